@@ -1,0 +1,195 @@
+"""`create_app()`: the one factory that builds tokensmith's HTTP app, for `serve`, the tests and the bench.
+
+Every spec in `openapi/` is mounted on one Connexion `AsyncApp`; a dialect is added by dropping in
+its YAML, its handler module and one line in `DIALECTS`. Around Connexion sits one thin ASGI layer
+(`TokensmithApp`) for what must happen before routing: collapsing `//` (Commvault's SDK sends it),
+the body size limit, the Swagger UI feature flag, the Alation spec URL, and the per-request context.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+from connexion import AsyncApp
+from connexion.exceptions import ProblemException
+from connexion.jsonifier import Jsonifier
+from connexion.options import SwaggerUIOptions
+from starlette.exceptions import HTTPException
+from starlette.types import Message, Receive, Scope, Send
+
+from handlers import admin_wire, context, errors
+from handlers.integration import wire as integration_wire
+from handlers.validation import VALIDATORS, URIParser
+from tokensmith import runtime
+from tokensmith.clock import Clock
+from tokensmith.config import Settings
+from tokensmith.core import Core
+from tokensmith.errors import TokensmithError
+
+OPENAPI_DIR = Path(__file__).resolve().parent.parent / "openapi"
+SWAGGER_UI_PATH = "/ui"
+
+# (spec file stem, base path, wire module owning the error format under that base path)
+DIALECTS: list[tuple[str, str, Any]] = [
+    ("integration", "/integration/v1", integration_wire),
+    ("admin", "/api/v1", admin_wire),
+]
+# Extra public URLs of a spec's JSON (Alation serves its token API's spec here).
+SPEC_ALIASES = {"/openapi/api_authentication/": "integration"}
+
+# Connexion warns on every request to an operation that accepts several media types; that is by design here.
+logging.getLogger("connexion.operations.openapi3").setLevel(logging.ERROR)
+
+for _stem, _base, _wire in DIALECTS:
+    errors.register(_base, _wire)
+errors.register("/", admin_wire, fallback=True)
+
+
+class _OrJson:
+    """orjson in the shape Connexion's Jsonifier expects (it passes json.dumps keyword arguments)."""
+
+    @staticmethod
+    def dumps(data: Any, **_kwargs: Any) -> str:
+        return orjson.dumps(data).decode()
+
+    loads = staticmethod(orjson.loads)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    core: Core | None = None,
+    migrate: bool = True,
+) -> TokensmithApp:
+    settings = settings or Settings.from_env()
+    core = core or Core.open(settings, clock)
+    if migrate:
+        core.db.upgrade()
+    app = AsyncApp(
+        __name__,
+        specification_dir=str(OPENAPI_DIR),
+        jsonifier=Jsonifier(_OrJson),
+        validator_map=VALIDATORS,
+        uri_parser_class=URIParser,
+        swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path=SWAGGER_UI_PATH),
+        validate_responses=settings.validate_responses,
+    )
+    for stem, _base, _wire in DIALECTS:
+        app.add_api(f"{stem}.yaml", name=stem)
+    for exc_class in (ProblemException, HTTPException, TokensmithError, Exception):
+        app.add_error_handler(exc_class, errors.connexion_handler)
+    return TokensmithApp(app, core, settings)
+
+
+def load_spec_json(stem: str) -> bytes:
+    spec = yaml.safe_load((OPENAPI_DIR / f"{stem}.yaml").read_text())
+    return orjson.dumps(spec)
+
+
+class BodyTooLarge(HTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"Request body exceeds the limit of {limit} bytes.")
+
+
+class TokensmithApp:
+    """The outermost ASGI layer: path hygiene, size limits and feature flags before Connexion routes."""
+
+    def __init__(self, app: AsyncApp, core: Core, settings: Settings) -> None:
+        self.connexion = app
+        self.core = core
+        self.settings = settings
+        self._specs = {alias: load_spec_json(stem) for alias, stem in SPEC_ALIASES.items()}
+        self._ui_prefixes = tuple(f"{base}{SWAGGER_UI_PATH}".lower() for _, base, _ in DIALECTS)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.connexion(scope, receive, send)
+            return
+        path = scope["path"]
+        if "//" in path:
+            path = _collapse_slashes(path)
+            scope = dict(scope, path=path, raw_path=path.encode())
+        context._core.set(self.core)
+        context._client.set(self._client(scope))
+
+        lowered = path.lower()
+        if lowered.startswith(self._ui_prefixes) and not self._swagger_enabled():
+            await self._error(send, path, HTTPException(404, "Not found."))
+            return
+        if path in self._specs and scope["method"] in ("GET", "HEAD"):
+            await _send_bytes(send, 200, self._specs[path], "application/json")
+            return
+
+        limit = self.settings.max_body_bytes
+        declared = _header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            status_exc = (
+                BodyTooLarge(limit)
+                if declared.isdigit()
+                else HTTPException(400, "Malformed Content-Length header.")
+            )
+            await self._error(send, path, status_exc)
+            return
+        await self.connexion(scope, _limited(receive, limit), send)
+
+    def _client(self, scope: Scope) -> str | None:
+        if self.settings.trust_forwarded_for:
+            forwarded = _header(scope, b"x-forwarded-for")
+            if forwarded:
+                return forwarded.split(",")[0].strip()[:64]
+        client = scope.get("client")
+        return client[0] if client else None
+
+    def _swagger_enabled(self) -> bool:
+        with self.core.db.read() as session:
+            return bool(runtime.get_value(session, ".feature_flags.enable_swagger"))
+
+    async def _error(self, send: Send, path: str, exc: Exception) -> None:
+        status, headers, body, media_type = errors.render(path, exc)
+        await _send_bytes(send, status, body, media_type, headers)
+
+
+def _collapse_slashes(path: str) -> str:
+    while "//" in path:
+        path = path.replace("//", "/")
+    return path
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1").strip()
+    return None
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    """Refuse a streamed (chunked) body once it passes the limit, before it is all in memory."""
+    seen = 0
+
+    async def receive_limited() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge(limit)
+        return message
+
+    return receive_limited
+
+
+async def _send_bytes(
+    send: Send, status: int, body: bytes, media_type: str, headers: dict[str, str] | None = None
+) -> None:
+    raw_headers = [
+        (b"content-type", media_type.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})

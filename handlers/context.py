@@ -1,0 +1,33 @@
+"""Per-request context for handlers: which core serves this request, and who is asking.
+
+Set by the outermost ASGI layer (`handlers.app.TokensmithApp`) for each request, so several app
+instances can live in one process (the tests build two on one database) without module globals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+
+from tokensmith.core import Core
+
+_core: ContextVar[Core] = ContextVar("tokensmith_core")
+_client: ContextVar[str | None] = ContextVar("tokensmith_client", default=None)
+
+T = TypeVar("T")
+
+
+def core() -> Core:
+    return _core.get()
+
+
+def client_address() -> str | None:
+    return _client.get()
+
+
+async def off_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a slow core call (Argon2id, above all) in a worker thread so the event loop keeps serving."""
+    return await run_in_threadpool(fn, *args, **kwargs)

@@ -1,0 +1,132 @@
+"""Shared fixtures: a fresh database per test (SQLite file, or a PostgreSQL schema per run), a clock
+the tests move, the app built by the one factory, and factories for users and tokens.
+
+Backend: SQLite by default; with TOKENSMITH_TEST_DATABASE_URL set (a PostgreSQL URL), every database
+test runs on PostgreSQL instead, inside a schema of its own made for this run and dropped after it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
+from starlette.testclient import TestClient  # noqa: E402
+
+from handlers.app import TokensmithApp, create_app  # noqa: E402
+from tokensmith import passwords, users  # noqa: E402
+from tokensmith.clock import MovableClock  # noqa: E402
+from tokensmith.config import Settings  # noqa: E402
+from tokensmith.core import Core  # noqa: E402
+from tokensmith.db import Database  # noqa: E402
+from tokensmith.models import Base, User  # noqa: E402
+
+PG_URL = os.environ.get("TOKENSMITH_TEST_DATABASE_URL", "").strip()
+SECRET = b"test-secret-key-of-enough-length-0123456789"
+PASSWORD = "correct horse battery"
+
+
+def _pg_url_with_schema(url: str, schema: str) -> str:
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_argon2() -> Iterator[None]:
+    """Argon2id still, with test-sized costs: the suite creates hundreds of passwords."""
+    from argon2 import PasswordHasher
+
+    original = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    passwords._DUMMY_HASH = passwords._hasher.hash("tokensmith-dummy-password")
+    yield
+    passwords._hasher = original
+
+
+@pytest.fixture(scope="session")
+def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database made once per run: an SQLite file to copy, or a PostgreSQL schema."""
+    if PG_URL:
+        schema = f"ts_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        admin = sa.create_engine(Database(PG_URL).engine.url)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        url = _pg_url_with_schema(PG_URL, schema)
+        db = Database(url)
+        db.upgrade()
+        db.dispose()
+        yield url
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        db = Database(f"sqlite:///{path}")
+        db.upgrade()
+        db.dispose()
+        yield str(path)
+
+
+@pytest.fixture
+def database_url(_template: str, tmp_path: Path) -> Iterator[str]:
+    if PG_URL:
+        db = Database(_template)
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.dispose()
+        yield _template
+    else:
+        path = tmp_path / "tokensmith.db"
+        shutil.copyfile(_template, path)
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, secret_key=SECRET)
+
+
+@pytest.fixture
+def app(settings: Settings, clock: MovableClock) -> Iterator[TokensmithApp]:
+    application = create_app(settings, clock=clock, migrate=False)
+    yield application
+    application.core.db.dispose()
+
+
+@pytest.fixture
+def core(app: TokensmithApp) -> Core:
+    return app.core
+
+
+@pytest.fixture
+def client(app: TokensmithApp) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def make_user(core: Core):
+    """Create a user: make_user("alice", role="admin"); the password is PASSWORD unless given."""
+
+    def make(username: str = "alice", password: str | None = PASSWORD, **kwargs) -> User:
+        return users.create_user(core, username, password, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user) -> User:
+    return make_user("alice")

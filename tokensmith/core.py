@@ -1,0 +1,24 @@
+"""The core's context: the database, the server key and the clock, handed to every core function."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tokensmith.clock import Clock, SystemClock
+from tokensmith.config import Settings
+from tokensmith.db import Database
+
+
+@dataclass
+class Core:
+    db: Database
+    key: bytes
+    clock: Clock = field(default_factory=SystemClock)
+
+    @classmethod
+    def open(cls, settings: Settings, clock: Clock | None = None) -> Core:
+        return cls(
+            db=Database(settings.database_url),
+            key=settings.secret_key,
+            clock=clock or SystemClock(),
+        )

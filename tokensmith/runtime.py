@@ -1,0 +1,167 @@
+"""Runtime settings: stored in the database so every worker and instance sees one value at once.
+
+The registry below is the one place a key, its type, its bounds and its default are defined; the CLI
+and the admin API both go through `set_value`, so they refuse the same nonsense in the same words.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from tokensmith.errors import InvalidValue
+from tokensmith.models import RuntimeSetting
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    key: str
+    type: type
+    default: Any
+    description: str
+    unit: str = ""
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+_SPECS = [
+    SettingSpec(
+        ".authentication.token.refresh_token_lifespan",
+        int,
+        60,
+        "Lifespan of new integration refresh tokens.",
+        "days",
+        1,
+        36500,
+    ),
+    SettingSpec(
+        ".authentication.token.access_token_lifespan",
+        int,
+        24,
+        "Lifespan of new integration API access tokens.",
+        "hours",
+        1,
+        87600,
+    ),
+    SettingSpec(
+        ".authentication.throttle.max_failures_per_account",
+        int,
+        5,
+        "Failed password checks allowed per account within the window.",
+        "attempts",
+        1,
+        1000,
+    ),
+    SettingSpec(
+        ".authentication.throttle.max_failures_per_address",
+        int,
+        20,
+        "Failed password checks allowed per client address within the window.",
+        "attempts",
+        1,
+        100000,
+    ),
+    SettingSpec(
+        ".authentication.throttle.window",
+        int,
+        15,
+        "Window (and lock-out time) for failed password checks.",
+        "minutes",
+        1,
+        1440,
+    ),
+    SettingSpec(
+        ".commandcenter.access_token_lifespan",
+        int,
+        30,
+        "Lifespan of new commandcenter ALL/CUSTOM access tokens.",
+        "minutes",
+        1,
+        525600,
+    ),
+    SettingSpec(
+        ".gateway.superadmin_token_lifespan",
+        int,
+        15,
+        "Lifespan of new gateway superadmin access tokens.",
+        "minutes",
+        1,
+        1440,
+    ),
+    SettingSpec(
+        ".gateway.issuer",
+        str,
+        "http://itas.serviceaide.com",
+        "`iss` claim of gateway tenant access tokens.",
+    ),
+    SettingSpec(".feature_flags.enable_swagger", bool, False, "Serve Swagger UI for every dialect."),
+]
+REGISTRY: dict[str, SettingSpec] = {spec.key: spec for spec in _SPECS}
+
+
+def normalise_key(key: str) -> str:
+    """Accept `.a.b`, `a.b` and Alation's `alation.a.b` spellings of one key."""
+    key = key.strip()
+    if key.startswith("alation."):
+        key = key.removeprefix("alation")
+    if not key.startswith("."):
+        key = "." + key
+    return key
+
+
+def spec_for(key: str) -> SettingSpec:
+    spec = REGISTRY.get(normalise_key(key))
+    if spec is None:
+        known = ", ".join(sorted(REGISTRY))
+        raise InvalidValue("key", f"Unknown setting {key!r}. Known settings: {known}")
+    return spec
+
+
+def parse_value(spec: SettingSpec, raw: Any) -> Any:
+    """Turn text (CLI) or JSON (API) into the setting's type, refusing anything nonsensical."""
+    text = str(raw).strip() if not isinstance(raw, bool) else ("true" if raw else "false")
+    if spec.type is bool:
+        lowered = text.lower()
+        if lowered in {"true", "1", "yes", "on"}:
+            return True
+        if lowered in {"false", "0", "no", "off"}:
+            return False
+        raise InvalidValue("value", f"{spec.key} takes True or False, not {text!r}.")
+    if spec.type is int:
+        if isinstance(raw, float) or not text.lstrip("-").isdigit():
+            raise InvalidValue("value", f"{spec.key} takes a whole number of {spec.unit}, not {text!r}.")
+        number = int(text)
+        if spec.minimum is not None and number < spec.minimum:
+            raise InvalidValue("value", f"{spec.key} must be at least {spec.minimum} {spec.unit}.")
+        if spec.maximum is not None and number > spec.maximum:
+            raise InvalidValue("value", f"{spec.key} must be at most {spec.maximum} {spec.unit}.")
+        return number
+    if not text:
+        raise InvalidValue("value", f"{spec.key} must not be empty.")
+    return text
+
+
+def get_value(session: Any, key: str) -> Any:
+    spec = spec_for(key)
+    stored = session.scalar(select(RuntimeSetting.value).where(RuntimeSetting.key == spec.key))
+    return spec.default if stored is None else json.loads(stored)
+
+
+def all_values(session: Any) -> dict[str, Any]:
+    stored = {row.key: json.loads(row.value) for row in session.scalars(select(RuntimeSetting))}
+    return {key: stored.get(key, spec.default) for key, spec in REGISTRY.items()}
+
+
+def set_value(session: Any, key: str, raw: Any, now: Any) -> Any:
+    spec = spec_for(key)
+    value = parse_value(spec, raw)
+    row = session.get(RuntimeSetting, spec.key)
+    if row is None:
+        session.add(RuntimeSetting(key=spec.key, value=json.dumps(value), updated_at=now))
+    else:
+        row.value = json.dumps(value)
+        row.updated_at = now
+    return value

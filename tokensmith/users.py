@@ -1,0 +1,143 @@
+"""Accounts: creation, passwords, and the one password check every dialect's login goes through."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from tokensmith import audit, throttle
+from tokensmith.core import Core
+from tokensmith.errors import Conflict, InvalidValue, LoginFailed
+from tokensmith.models import User
+from tokensmith.passwords import hash_password, verify_password
+
+ROLES = ("user", "admin", "superadmin")
+AUTH_SOURCES = ("local", "sso")
+MIN_PASSWORD_LENGTH = 8
+
+
+def _check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidValue("password", f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+def create_user(
+    core: Core,
+    username: str,
+    password: str | None,
+    *,
+    role: str = "user",
+    auth_source: str = "local",
+    email: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    tenant_id: int | None = None,
+    actor: str | None = None,
+) -> User:
+    username = username.strip()
+    if not username:
+        raise InvalidValue("username", "A username must not be empty.")
+    if role not in ROLES:
+        raise InvalidValue("role", f"Role must be one of {', '.join(ROLES)}.")
+    if auth_source not in AUTH_SOURCES:
+        raise InvalidValue("auth_source", f"Auth source must be one of {', '.join(AUTH_SOURCES)}.")
+    if auth_source == "local":
+        if password is None:
+            raise InvalidValue("password", "A local user needs a password.")
+        _check_password_rules(password)
+    now = core.clock.now()
+    user = User(
+        username=username,
+        password_hash=hash_password(password) if auth_source == "local" and password else None,
+        role=role,
+        auth_source=auth_source,
+        disabled=False,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        tenant_id=tenant_id,
+        created_at=now,
+    )
+    try:
+        with core.db.write() as session:
+            if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+                raise Conflict(f"A user named {username!r} already exists.")
+            session.add(user)
+            session.flush()
+            audit.record(
+                session,
+                now,
+                "user.create",
+                actor=actor,
+                target=f"user:{user.id}",
+                role=role,
+                auth_source=auth_source,
+            )
+    except IntegrityError as exc:
+        raise Conflict(f"A user named {username!r} already exists.") from exc
+    return user
+
+
+def list_users(core: Core) -> list[User]:
+    with core.db.read() as session:
+        return list(session.scalars(select(User).order_by(User.id)))
+
+
+def get_user(core: Core, user_id: int) -> User | None:
+    with core.db.read() as session:
+        return session.get(User, user_id)
+
+
+def set_password(core: Core, username: str, password: str, actor: str | None = None) -> User:
+    _check_password_rules(password)
+    new_hash = hash_password(password)
+    with core.db.write() as session:
+        user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+        if user is None:
+            raise InvalidValue("username", f"No user named {username!r}.")
+        user.password_hash = new_hash
+        audit.record(session, core.clock.now(), "user.set_password", actor=actor, target=f"user:{user.id}")
+    return user
+
+
+def ensure_admin(core: Core, password: str | None = None) -> str | None:
+    """On an empty database, create `admin`; return the generated password (to print once), if any."""
+    with core.db.read() as session:
+        if session.scalar(select(func.count(User.id))):
+            return None
+    generated = None if password else secrets.token_urlsafe(18)
+    try:
+        create_user(core, "admin", password or generated, role="admin", actor="system")
+    except Conflict:  # another worker won the race
+        return None
+    return generated
+
+
+def authenticate(core: Core, username: str, password: str, client: str | None) -> User:
+    """Check a password. Throttled per account and address; unknown, disabled and wrong look the same.
+
+    Runs Argon2id (tens of milliseconds): call it from a worker thread, not the event loop.
+    """
+    now = core.clock.now()
+    with core.db.read() as session:
+        throttle.check(session, username, client, now)
+        user = session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+    ok = verify_password(user.password_hash if user else None, password)
+    if ok and user is not None and not user.disabled:
+        with core.db.write() as session:
+            throttle.record_success(session, username)
+        return user
+    with core.db.write() as session:
+        throttle.record_failure(session, username, client, now)
+        audit.record(
+            session,
+            now,
+            "login.failed",
+            actor=None,
+            target=f"user:{user.id}" if user else None,
+            client=client,
+            username=username[:255],
+        )
+    raise LoginFailed("Invalid username or password.")
