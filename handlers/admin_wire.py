@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.errors import Failure, field_name
+from handlers.failure import Failure, field_name
 from tokensmith.errors import (
     Conflict,
     Forbidden,

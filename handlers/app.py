@@ -21,8 +21,8 @@ from connexion.options import SwaggerUIOptions
 from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive, Scope, Send
 
-from handlers import admin_wire, context, errors
-from handlers.integration import wire as integration_wire
+from handlers import context, errors
+from handlers.routes import DIALECTS
 from handlers.validation import VALIDATORS, URIParser
 from tokensmith import runtime
 from tokensmith.clock import Clock
@@ -33,20 +33,11 @@ from tokensmith.errors import TokensmithError
 OPENAPI_DIR = Path(__file__).resolve().parent.parent / "openapi"
 SWAGGER_UI_PATH = "/ui"
 
-# (spec file stem, base path, wire module owning the error format under that base path)
-DIALECTS: list[tuple[str, str, Any]] = [
-    ("integration", "/integration/v1", integration_wire),
-    ("admin", "/api/v1", admin_wire),
-]
 # Extra public URLs of a spec's JSON (Alation serves its token API's spec here).
 SPEC_ALIASES = {"/openapi/api_authentication/": "integration"}
 
 # Connexion warns on every request to an operation that accepts several media types; that is by design here.
 logging.getLogger("connexion.operations.openapi3").setLevel(logging.ERROR)
-
-for _stem, _base, _wire in DIALECTS:
-    errors.register(_base, _wire)
-errors.register("/", admin_wire, fallback=True)
 
 
 class _OrJson:

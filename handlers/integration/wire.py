@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from handlers.errors import Failure, field_name
+from handlers.failure import Failure, field_name
 from tokensmith.errors import (
     Conflict,
     Forbidden,
