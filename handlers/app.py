@@ -184,3 +184,8 @@ async def _send_bytes(
     raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def app_from_env() -> TokensmithApp:
+    """uvicorn's factory for `tokensmith serve` (each worker process builds its own app)."""
+    return create_app(Settings.from_env())

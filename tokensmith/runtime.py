@@ -135,9 +135,9 @@ def parse_value(spec: SettingSpec, raw: Any) -> Any:
             raise InvalidValue("value", f"{spec.key} takes a whole number of {spec.unit}, not {text!r}.")
         number = int(text)
         if spec.minimum is not None and number < spec.minimum:
-            raise InvalidValue("value", f"{spec.key} must be at least {spec.minimum} {spec.unit}.")
+            raise InvalidValue("value", f"{spec.key} must be at least {spec.minimum} ({spec.unit}).")
         if spec.maximum is not None and number > spec.maximum:
-            raise InvalidValue("value", f"{spec.key} must be at most {spec.maximum} {spec.unit}.")
+            raise InvalidValue("value", f"{spec.key} must be at most {spec.maximum} ({spec.unit}).")
         return number
     if not text:
         raise InvalidValue("value", f"{spec.key} must not be empty.")

@@ -1,0 +1,230 @@
+"""The `tokensmith` command: serve, runtime settings (`conf`), users, and the database.
+
+A face like `handlers/`: the one module of the core package allowed to import the HTTP layer (for
+`serve`). Passwords are read from a prompt or standard input, never from an argument, so they do not
+end up in shell history or `ps` output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from tokensmith import audit, runtime, users
+from tokensmith.config import Settings
+from tokensmith.core import Core
+from tokensmith.errors import TokensmithError
+
+
+def _core() -> Core:
+    return Core.open(Settings.from_env())
+
+
+def _fail(exc: TokensmithError) -> None:
+    raise click.ClickException(exc.message) from exc
+
+
+def _read_password(confirm: bool = True) -> str:
+    """From a hidden prompt on a terminal; otherwise the first line of standard input."""
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise click.ClickException("No password on standard input.")
+    return line
+
+
+@click.group()
+def main() -> None:
+    """tokensmith: a self-hosted token authority."""
+
+
+# --- serve -------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default=None, help="Bind address (default TOKENSMITH_HOST or 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default TOKENSMITH_PORT or 8000).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Migrate the database if needed, create the first admin on an empty one, and serve every dialect."""
+    import uvicorn
+
+    settings = Settings.from_env()
+    core = Core.open(settings)
+    core.db.upgrade()
+    generated = users.ensure_admin(core, os.environ.get("TOKENSMITH_ADMIN_PASSWORD") or None)
+    if generated:
+        click.echo(f"Created user 'admin' with password: {generated}")
+        click.echo("This password is shown once. Change it with: tokensmith user set-password admin")
+    core.db.dispose()
+    uvicorn.run(
+        "handlers.app:app_from_env",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_level="info",
+    )
+
+
+# --- conf --------------------------------------------------------------------------------------
+
+
+def _show(value: object) -> str:
+    return str(value) if not isinstance(value, bool) else ("True" if value else "False")
+
+
+@main.command()
+@click.argument("key", required=False)
+@click.option("-s", "--set", "new_value", help="Set KEY to this value.")
+def conf(key: str | None, new_value: str | None) -> None:
+    """Print or set a runtime setting; with no KEY, list them all. Applies at once to every worker."""
+    core = _core()
+    try:
+        if key is None:
+            with core.db.read() as session:
+                for name, value in runtime.all_values(session).items():
+                    spec = runtime.REGISTRY[name]
+                    unit = f" ({spec.unit})" if spec.unit else ""
+                    click.echo(f"{name} = {_show(value)}{unit}  # {spec.description}")
+            return
+        if new_value is None:
+            with core.db.read() as session:
+                click.echo(_show(runtime.get_value(session, key)))
+            return
+        with core.db.write() as session:
+            value = runtime.set_value(session, key, new_value, core.clock.now())
+            audit.record(
+                session,
+                core.clock.now(),
+                "conf.set",
+                actor="cli",
+                target=runtime.normalise_key(key),
+                value=value,
+            )
+        click.echo(f"{runtime.normalise_key(key)} = {_show(value)}")
+    except TokensmithError as exc:
+        _fail(exc)
+    finally:
+        core.db.dispose()
+
+
+# --- user --------------------------------------------------------------------------------------
+
+
+@main.group()
+def user() -> None:
+    """Manage accounts."""
+
+
+@user.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(users.ROLES), default="user", show_default=True)
+@click.option("--sso", is_flag=True, help="An SSO account: no local password (and no password login).")
+@click.option("--email", default=None)
+@click.option("--first-name", default=None)
+@click.option("--last-name", default=None)
+def user_create(
+    username: str, role: str, sso: bool, email: str | None, first_name: str | None, last_name: str | None
+) -> None:
+    """Create an account; the password is read from a prompt or standard input."""
+    password = None if sso else _read_password()
+    core = _core()
+    try:
+        created = users.create_user(
+            core,
+            username,
+            password,
+            role=role,
+            auth_source="sso" if sso else "local",
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            actor="cli",
+        )
+        click.echo(f"Created user {created.username!r} with id {created.id} and role {created.role}.")
+    except TokensmithError as exc:
+        _fail(exc)
+    finally:
+        core.db.dispose()
+
+
+@user.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def user_list(as_json: bool) -> None:
+    """List accounts (never a password hash)."""
+    core = _core()
+    try:
+        for account in users.list_users(core):
+            row = {
+                "id": account.id,
+                "username": account.username,
+                "role": account.role,
+                "auth_source": account.auth_source,
+                "disabled": account.disabled,
+            }
+            if as_json:
+                click.echo(json.dumps(row))
+            else:
+                flags = " (disabled)" if account.disabled else ""
+                click.echo(f"{account.id}\t{account.username}\t{account.role}\t{account.auth_source}{flags}")
+    finally:
+        core.db.dispose()
+
+
+@user.command("set-password")
+@click.argument("username")
+def user_set_password(username: str) -> None:
+    """Set an account's password, read from a prompt or standard input."""
+    password = _read_password()
+    core = _core()
+    try:
+        users.set_password(core, username, password, actor="cli")
+        click.echo(f"Password of {username!r} changed.")
+    except TokensmithError as exc:
+        _fail(exc)
+    finally:
+        core.db.dispose()
+
+
+# --- db ----------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database migrations and resets."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    core = _core()
+    try:
+        core.db.upgrade()
+        click.echo("Database is at the newest migration.")
+    finally:
+        core.db.dispose()
+
+
+@db.command("reset")
+@click.option("--yes", is_flag=True, help="Confirm: every user, token and setting is deleted.")
+def db_reset(yes: bool) -> None:
+    """Delete everything and migrate afresh (for contract tests between runs)."""
+    if not yes:
+        raise click.ClickException("This deletes every user, token and setting; add --yes to confirm.")
+    core = _core()
+    try:
+        core.db.reset()
+        click.echo("Database reset.")
+    finally:
+        core.db.dispose()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
