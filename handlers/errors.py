@@ -23,5 +23,3 @@ async def connexion_handler(request: ConnexionRequest, exc: Exception) -> Connex
     return ConnexionResponse(
         status_code=status, body=body, headers=headers, mimetype=media_type, content_type=media_type
     )
-
-

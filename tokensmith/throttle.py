@@ -6,6 +6,7 @@ user is throttled exactly like a real one and the reply never tells them apart.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -31,7 +32,7 @@ def check(session: Session, username: str, client: str | None, now: datetime) ->
     waits = [(row.blocked_until - now).total_seconds() for row in rows if row.blocked_until]
     waits = [wait for wait in waits if wait > 0]
     if waits:
-        raise Throttled(retry_after=int(max(waits)) + 1)
+        raise Throttled(retry_after=math.ceil(max(waits)))
 
 
 def record_failure(session: Session, username: str, client: str | None, now: datetime) -> None:

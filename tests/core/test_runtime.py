@@ -1,0 +1,45 @@
+"""Runtime settings: one registry, the same refusals for the CLI and the API."""
+
+import pytest
+
+from tokensmith import runtime
+from tokensmith.errors import InvalidValue
+
+
+@pytest.mark.parametrize("raw", ["0", "-3", "ten", "1.5", "", "99999999"])
+def test_nonsensical_lifespans_are_refused(raw):
+    spec = runtime.spec_for(".authentication.token.refresh_token_lifespan")
+    with pytest.raises(InvalidValue):
+        runtime.parse_value(spec, raw)
+
+
+@pytest.mark.parametrize("raw,expected", [("True", True), ("false", False), ("1", True), ("off", False)])
+def test_flags_take_true_or_false(raw, expected):
+    assert runtime.parse_value(runtime.spec_for(".feature_flags.enable_swagger"), raw) is expected
+
+
+def test_flag_refuses_other_words():
+    with pytest.raises(InvalidValue):
+        runtime.parse_value(runtime.spec_for(".feature_flags.enable_swagger"), "maybe")
+
+
+def test_key_spellings_with_and_without_dot_and_alation_prefix_are_one_key():
+    spellings = [
+        ".feature_flags.enable_swagger",
+        "feature_flags.enable_swagger",
+        "alation.feature_flags.enable_swagger",
+    ]
+    assert {runtime.spec_for(s).key for s in spellings} == {".feature_flags.enable_swagger"}
+
+
+def test_unknown_key_names_the_known_ones():
+    with pytest.raises(InvalidValue, match="Known settings"):
+        runtime.spec_for(".authentication.token.nope")
+
+
+def test_values_are_stored_and_read_back(core):
+    with core.db.write() as session:
+        runtime.set_value(session, ".authentication.token.access_token_lifespan", "2", core.clock.now())
+    with core.db.read() as session:
+        assert runtime.get_value(session, ".authentication.token.access_token_lifespan") == 2
+        assert runtime.get_value(session, ".authentication.token.refresh_token_lifespan") == 60

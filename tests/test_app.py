@@ -1,0 +1,87 @@
+"""The app factory: every spec mounted, migrations on serve, Swagger UI behind its flag, the spec URL."""
+
+import glob
+from pathlib import Path
+
+import pytest
+import yaml
+from openapi_spec_validator import validate
+from openapi_spec_validator.readers import read_from_filename
+from starlette.testclient import TestClient
+
+from handlers.app import create_app
+from handlers.routes import DIALECTS
+from tokensmith import runtime
+from tokensmith.config import Settings
+from tokensmith.db import Database
+
+SPECS = sorted(glob.glob(str(Path(__file__).resolve().parent.parent / "openapi" / "*.yaml")))
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: Path(p).stem)
+def test_spec_is_valid_openapi(path):
+    spec, base = read_from_filename(path)
+    validate(spec, base_uri=base)
+
+
+def test_operation_ids_are_unique_across_every_spec():
+    seen: dict[str, str] = {}
+    for path in SPECS:
+        for route, item in yaml.safe_load(Path(path).read_text())["paths"].items():
+            for method, operation in item.items():
+                if isinstance(operation, dict) and "operationId" in operation:
+                    where = f"{Path(path).stem} {method.upper()} {route}"
+                    assert operation["operationId"] not in seen, (
+                        f"{where} repeats {seen.get(operation['operationId'])}"
+                    )
+                    seen[operation["operationId"]] = where
+
+
+def test_every_spec_file_is_mounted():
+    assert {Path(p).stem for p in SPECS} == {stem for stem, _base, _wire in DIALECTS}
+
+
+def test_serving_an_empty_database_migrates_it(tmp_path):
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'fresh.db'}", secret_key=b"s" * 32)
+    app = create_app(settings)
+    assert Database(settings.database_url).is_current()
+    with TestClient(app) as client:
+        assert (
+            client.post(
+                "/integration/v1/validateAPIAccessToken/", json={"api_access_token": "x", "user_id": 1}
+            ).status_code
+            == 401
+        )
+
+
+def test_swagger_ui_is_off_by_default_and_toggles_without_restart(client, core):
+    assert client.get("/integration/v1/ui/").status_code == 404
+    with core.db.write() as session:
+        runtime.set_value(session, ".feature_flags.enable_swagger", "True", core.clock.now())
+    for _stem, base, _wire in DIALECTS:
+        page = client.get(f"{base}/ui/")
+        assert page.status_code == 200 and "swagger" in page.text.lower()
+    with core.db.write() as session:
+        runtime.set_value(session, ".feature_flags.enable_swagger", "False", core.clock.now())
+    assert client.get("/integration/v1/ui/").status_code == 404
+
+
+def test_spec_json_is_served_whatever_the_flag(client):
+    response = client.get("/openapi/api_authentication/")
+    assert response.status_code == 200
+    assert "/createRefreshToken/" in response.json()["paths"]
+    for _stem, base, _wire in DIALECTS:
+        assert client.get(f"{base}/openapi.json").status_code == 200
+
+
+def test_a_second_app_instance_sees_a_revoke_at_once(settings, clock, client, alice):
+    from tests.integration.helpers import access_token, call, refresh_token
+
+    refresh = refresh_token(client)
+    access = access_token(client, refresh)
+    other = create_app(settings, clock=clock, migrate=False)
+    with TestClient(other) as second:
+        assert second.get("/api/v1/whoami", headers={"TOKEN": access["api_access_token"]}).status_code == 200
+        call(client, "revokeAPIAccessTokens", refresh_token=refresh["refresh_token"], user_id=alice.id)
+        assert second.get("/api/v1/whoami", headers={"TOKEN": access["api_access_token"]}).status_code == 401
+    other.core.db.dispose()

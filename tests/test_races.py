@@ -1,0 +1,48 @@
+"""Concurrency: two requests racing to rotate the same token can never both succeed."""
+
+import threading
+
+from tests.integration.helpers import access_token, refresh_token
+from tokensmith import tokens
+from tokensmith.errors import TokenInvalid
+
+
+def race(n, fn):
+    barrier = threading.Barrier(n)
+    results: list = []
+
+    def run():
+        barrier.wait()
+        try:
+            results.append(fn())
+        except TokenInvalid as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def test_racing_regenerations_of_one_refresh_token_yield_exactly_one_new_token(client, core, alice):
+    refresh = refresh_token(client)
+    results = race(6, lambda: tokens.regenerate_refresh_token(core, refresh["refresh_token"], alice.id))
+    winners = [r for r in results if isinstance(r, tokens.Issued)]
+    assert len(results) == 6 and len(winners) == 1
+    assert tokens.validate_refresh_token(core, winners[0].value, alice.id).revoked_at is None
+
+
+def test_racing_access_token_creation_all_succeed_and_all_are_distinct(client, core, alice):
+    refresh = refresh_token(client)
+    results = race(6, lambda: tokens.create_access_token(core, refresh["refresh_token"], alice.id))
+    assert len({r.value for r in results}) == 6
+
+
+def test_revoke_racing_with_use_never_leaves_a_live_token(client, core, alice):
+    refresh = refresh_token(client)
+    minted = [access_token(client, refresh)["api_access_token"] for _ in range(5)]
+    race(2, lambda: tokens.revoke_access_tokens(core, refresh["refresh_token"], alice.id))
+    for value in minted:
+        assert tokens.validate_access_token(core, value, alice.id).revoked_at is not None
