@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from handlers import routes
-from handlers.context import core
+from handlers.context import client_address, core
+from tokensmith import networks
 from tokensmith.auth import Principal, authenticate_token
-from tokensmith.errors import Forbidden
+from tokensmith.errors import Forbidden, TokenInvalid
 
 
 def enforce_endpoints(principal: Principal, path: str) -> None:
@@ -20,6 +21,9 @@ def enforce_endpoints(principal: Principal, path: str) -> None:
     dialect's base path, case-insensitively, by prefix."""
     if not principal.covers((path, routes.relative(path))):
         raise Forbidden("This token is not allowed to call this API endpoint.")
+    # A token limited to client addresses (commandcenter `allowedIPs`) is likewise refused everywhere else.
+    if not networks.allows(principal.attributes.get("allowed_ips"), client_address()):
+        raise Forbidden("This token may not be used from this address.")
 
 
 def token_info(principal: Principal, request: Any) -> dict[str, Any]:
@@ -30,3 +34,47 @@ def token_info(principal: Principal, request: Any) -> dict[str, Any]:
 async def integration_access_token(apikey: str, required_scopes: Any = None, request: Any = None) -> dict:
     """The `TOKEN` header: an API access token."""
     return token_info(authenticate_token(core(), apikey.strip(), kinds=("access",)), request)
+
+
+def _authenticate(value: str) -> Principal:
+    """Any tokensmith access token or session, by its type prefix."""
+    return authenticate_token(core(), value.strip(), kinds=("access", "session"))
+
+
+async def bearer_token(token: str, required_scopes: Any = None, request: Any = None) -> dict:
+    """`Authorization: Bearer <token>`: any tokensmith access token."""
+    return token_info(authenticate_token(core(), token.strip(), kinds=("access",)), request)
+
+
+async def authtoken(apikey: str, required_scopes: Any = None, request: Any = None) -> dict:
+    """`Authtoken: QSDK <session>`, `Authtoken: Bearer <access token>`, or a bare token of either kind."""
+    scheme, _, rest = apikey.strip().partition(" ")
+    value = rest if scheme.upper() in ("QSDK", "BEARER") and rest else apikey
+    return token_info(_authenticate(value), request)
+
+
+def presented_tokens(headers: Any) -> list[str]:
+    """Every token a request carries, in any header a tokensmith dialect accepts, most specific first."""
+    found = []
+    if headers.get("TOKEN"):
+        found.append(headers["TOKEN"].strip())
+    scheme, _, rest = (headers.get("Authorization") or "").strip().partition(" ")
+    if scheme.lower() == "bearer" and rest.strip():
+        found.append(rest.strip())
+    authtoken = (headers.get("Authtoken") or "").strip()
+    if authtoken:
+        scheme, _, rest = authtoken.partition(" ")
+        found.append(rest.strip() if scheme.upper() in ("QSDK", "BEARER") and rest.strip() else authtoken)
+    if headers.get("itas-api-access-key"):
+        found.append(headers["itas-api-access-key"].strip())
+    return found
+
+
+def authenticate_presented(headers: Any) -> Principal | None:
+    """The first presented token that authenticates, or None (forward auth's question)."""
+    for value in presented_tokens(headers):
+        try:
+            return _authenticate(value)
+        except TokenInvalid:
+            continue
+    return None

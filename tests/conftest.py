@@ -179,7 +179,7 @@ def live_server(settings: Settings, tmp_path: Path) -> Iterator[str]:
         cwd=Path(__file__).resolve().parent.parent,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90
     try:
         while True:
             try:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tokensmith import paging
 from tokensmith.models import AuditEvent
 
 
@@ -25,3 +27,34 @@ def record(
 
 def user_actor(user_id: int | None) -> str | None:
     return None if user_id is None else f"user:{user_id}"
+
+
+def list_events(
+    core: Any,
+    *,
+    viewer_actor: str | None,
+    actor: str | None = None,
+    action: str | None = None,
+    target: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> paging.Page[AuditEvent]:
+    """Newest first. `viewer_actor` set (a non-admin) limits the log to what that actor did."""
+    query = select(AuditEvent)
+    conditions = [
+        (viewer_actor, lambda v: AuditEvent.actor == v),
+        (actor, lambda v: AuditEvent.actor == v),
+        (action, lambda v: AuditEvent.action == v),
+        (target, lambda v: AuditEvent.target == v),
+        (since, lambda v: AuditEvent.at >= v),
+        (until, lambda v: AuditEvent.at < v),
+        (paging.decode(cursor), lambda v: AuditEvent.id < v),
+    ]
+    for value, condition in conditions:
+        if value is not None:
+            query = query.where(condition(value))
+    with core.db.read() as session:
+        rows = list(session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit + 1)))
+    return paging.page(rows, limit, lambda event: event.id)

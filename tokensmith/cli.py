@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from tokensmith import audit, runtime, users
+from tokensmith import runtime, users
 from tokensmith.config import Settings
 from tokensmith.core import Core
 from tokensmith.errors import TokensmithError
@@ -98,16 +98,7 @@ def conf(key: str | None, new_value: str | None) -> None:
             with core.db.read() as session:
                 click.echo(_show(runtime.get_value(session, key)))
             return
-        with core.db.write() as session:
-            value = runtime.set_value(session, key, new_value, core.clock.now())
-            audit.record(
-                session,
-                core.clock.now(),
-                "conf.set",
-                actor="cli",
-                target=runtime.normalise_key(key),
-                value=value,
-            )
+        value = runtime.change(core, key, new_value, actor="cli")
         click.echo(f"{runtime.normalise_key(key)} = {_show(value)}")
     except TokensmithError as exc:
         _fail(exc)
@@ -224,6 +215,11 @@ def db_reset(yes: bool) -> None:
         click.echo("Database reset.")
     finally:
         core.db.dispose()
+
+
+from tokensmith.cli_tenant import tenant  # noqa: E402  (the gateway dialect's `tenant` group)
+
+main.add_command(tenant)
 
 
 if __name__ == "__main__":  # pragma: no cover

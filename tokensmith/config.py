@@ -23,7 +23,7 @@ class Settings:
     secret_key: bytes
     host: str = "127.0.0.1"
     port: int = 8000
-    max_body_bytes: int = 64 * 1024
+    max_body_bytes: int = 1024 * 1024
     validate_responses: bool = False
     trust_forwarded_for: bool = False
 
@@ -42,7 +42,7 @@ class Settings:
             secret_key=key,
             host=env.get("TOKENSMITH_HOST", "127.0.0.1"),
             port=int(env.get("TOKENSMITH_PORT", "8000")),
-            max_body_bytes=int(env.get("TOKENSMITH_MAX_BODY_BYTES", str(64 * 1024))),
+            max_body_bytes=int(env.get("TOKENSMITH_MAX_BODY_BYTES", str(1024 * 1024))),
             validate_responses=_truthy(env.get("TOKENSMITH_VALIDATE_RESPONSES", "")),
             trust_forwarded_for=_truthy(env.get("TOKENSMITH_TRUST_FORWARDED_FOR", "")),
         )

@@ -165,3 +165,14 @@ def set_value(session: Any, key: str, raw: Any, now: Any) -> Any:
         row.value = json.dumps(value)
         row.updated_at = now
     return value
+
+
+def change(core: Any, key: str, raw: Any, actor: str | None) -> Any:
+    """Set a value and audit who did it: the CLI's `conf -s` and the admin API both come here."""
+    from tokensmith import audit
+
+    now = core.clock.now()
+    with core.db.write() as session:
+        value = set_value(session, key, raw, now)
+        audit.record(session, now, "conf.set", actor=actor, target=spec_for(key).key, value=value)
+    return value

@@ -54,3 +54,19 @@ def record_success(session: Session, username: str) -> None:
     """A correct password clears the account's counter (not the address's: one success proves little)."""
     key = keys_for(username, None)[0][0]
     session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+
+
+def consume(session: Session, key: str, limit: int, window: timedelta, now: datetime) -> None:
+    """Count one use of a rate-limited action; raise Throttled once `limit` uses fall in one window."""
+    row = session.get(LoginThrottle, key, with_for_update=True)
+    if row is None:
+        row = LoginThrottle(key=key, failures=0, window_start=now, blocked_until=None)
+        session.add(row)
+    elif now - row.window_start >= window:
+        row.failures, row.window_start, row.blocked_until = 0, now, None
+    if row.failures >= limit:
+        raise Throttled(
+            retry_after=math.ceil((row.window_start + window - now).total_seconds()),
+            message="Too many requests from this address.",
+        )
+    row.failures += 1

@@ -15,11 +15,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tokensmith import audit, crypto, runtime
+from tokensmith import audit, crypto
 from tokensmith.core import Core
-from tokensmith.errors import NotAllowed, TokenInvalid
-from tokensmith.models import Credential, User
-from tokensmith.users import authenticate
+from tokensmith.errors import TokenInvalid
+from tokensmith.models import Credential
 
 ACTIVE, EXPIRED, REVOKED = "active", "expired", "revoked"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -106,6 +105,43 @@ def find(session: Session, core: Core, value: str, kind: str) -> Credential | No
     return credential
 
 
+# Resolvers for token formats other than tokensmith's own prefixed secrets (e.g. a dialect's JWTs):
+# each takes (session, core, value) and returns the credential row or None. Core modules append theirs.
+EXTRA_RESOLVERS: list = []
+
+
+def find_any(session: Session, core: Core, value: str) -> Credential | None:
+    """The row behind any presented token, whatever its kind or format, or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    parsed = crypto.parse(value)
+    if parsed is not None:
+        return find(session, core, value, parsed.kind)
+    for resolver in EXTRA_RESOLVERS:
+        credential = resolver(session, core, value)
+        if credential is not None:
+            return credential
+    return None
+
+
+def with_descendants(session: Session, ids: set[int]) -> set[int]:
+    """These credentials and every token minted from them, however deep the chain."""
+    found, frontier = set(ids), set(ids)
+    while frontier:
+        children = set(session.scalars(select(Credential.id).where(Credential.parent_id.in_(frontier))))
+        frontier = children - found
+        found |= frontier
+    return found
+
+
+def revoke_cascading(session: Session, now: datetime, reason: str, *conditions: Any) -> int:
+    """Revoke what `conditions` match and everything derived from it; returns how many were live."""
+    roots = set(session.scalars(select(Credential.id).where(*conditions)))
+    if not roots:
+        return 0
+    return revoke_where(session, now, reason, Credential.id.in_(with_descendants(session, roots)))
+
+
 def find_owned(session: Session, core: Core, value: str, kind: str, user_id: int) -> Credential:
     """Like `find`, but a token of another owner is as unknown as a made-up one."""
     credential = find(session, core, value, kind)
@@ -144,126 +180,3 @@ def touch(session: Session, credential_id: int, now: datetime) -> None:
         .values(last_used_at=now)
         .execution_options(synchronize_session=False)
     )
-
-
-# --- the refresh / access pair (Alation's model; used by the integration dialect) -------------------
-
-INTEGRATION = "integration"
-
-
-def create_refresh_token(core: Core, username: str, password: str, name: str, client: str | None) -> Issued:
-    """Password → refresh token. SSO accounts have no password here and are told so plainly."""
-    user = authenticate_for_refresh(core, username, password, client)
-    now = core.clock.now()
-    with core.db.write() as session:
-        days = runtime.get_value(session, ".authentication.token.refresh_token_lifespan")
-        return mint(
-            session,
-            core,
-            kind="refresh",
-            dialect=INTEGRATION,
-            now=now,
-            user_id=user.id,
-            name=name,
-            lifespan=timedelta(days=days),
-        )
-
-
-def authenticate_for_refresh(core: Core, username: str, password: str, client: str | None) -> User:
-    with core.db.read() as session:
-        sso = session.scalar(
-            select(User.id).where(User.username == username.strip(), User.auth_source == "sso")
-        )
-    if sso is not None:
-        raise NotAllowed(
-            "Refresh tokens of SSO users are created in the user interface, not with a password."
-        )
-    return authenticate(core, username, password, client)
-
-
-def validate_refresh_token(core: Core, value: str, user_id: int) -> Credential:
-    with core.db.read() as session:
-        return find_owned(session, core, value, "refresh", user_id)
-
-
-def regenerate_refresh_token(core: Core, value: str, user_id: int) -> Issued:
-    """A new refresh token with the same name and a fresh lifespan; the old one and every access
-    token minted from it are revoked. Works on an expired token (clients regenerate when validate says
-    EXPIRED); a revoked one is refused, and of two racing calls exactly one wins."""
-    now = core.clock.now()
-    with core.db.write() as session:
-        old = find_owned(session, core, value, "refresh", user_id)
-        if not claim_for_rotation(session, old, now, "regenerated"):
-            raise TokenInvalid()
-        revoke_where(session, now, "parent regenerated", Credential.parent_id == old.id)
-        days = runtime.get_value(session, ".authentication.token.refresh_token_lifespan")
-        issued = mint(
-            session,
-            core,
-            kind="refresh",
-            dialect=INTEGRATION,
-            now=now,
-            user_id=user_id,
-            name=old.name,
-            family=old.family,
-            lifespan=timedelta(days=days),
-        )
-        audit.record(
-            session,
-            now,
-            "refresh.regenerate",
-            actor=audit.user_actor(user_id),
-            target=old.public_id,
-            replaced_by=issued.credential.public_id,
-        )
-        return issued
-
-
-def create_access_token(core: Core, refresh_value: str, user_id: int) -> Issued:
-    now = core.clock.now()
-    with core.db.write() as session:
-        parent = find_owned(session, core, refresh_value, "refresh", user_id)
-        if status_of(parent, now) != ACTIVE:
-            raise TokenInvalid()
-        hours = runtime.get_value(session, ".authentication.token.access_token_lifespan")
-        touch(session, parent.id, now)
-        return mint(
-            session,
-            core,
-            kind="access",
-            dialect=INTEGRATION,
-            now=now,
-            user_id=user_id,
-            family=parent.family,
-            parent_id=parent.id,
-            lifespan=timedelta(hours=hours),
-        )
-
-
-def validate_access_token(core: Core, value: str, user_id: int) -> Credential:
-    with core.db.read() as session:
-        return find_owned(session, core, value, "access", user_id)
-
-
-def revoke_access_tokens(core: Core, refresh_value: str, user_id: int) -> tuple[Credential, int]:
-    """Every live access token minted from this refresh token; the refresh token itself stays."""
-    now = core.clock.now()
-    with core.db.write() as session:
-        parent = find_owned(session, core, refresh_value, "refresh", user_id)
-        count = revoke_where(
-            session,
-            now,
-            "revoked by owner",
-            Credential.parent_id == parent.id,
-            Credential.kind == "access",
-            Credential.expires_at > now,
-        )
-        audit.record(
-            session,
-            now,
-            "access.revoke_children",
-            actor=audit.user_actor(user_id),
-            target=parent.public_id,
-            count=count,
-        )
-        return parent, count

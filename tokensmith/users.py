@@ -7,10 +7,10 @@ import secrets
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from tokensmith import audit, throttle
+from tokensmith import audit, paging, throttle, tokens
 from tokensmith.core import Core
-from tokensmith.errors import Conflict, InvalidValue, LoginFailed
-from tokensmith.models import User
+from tokensmith.errors import Conflict, InvalidValue, LoginFailed, NotFound
+from tokensmith.models import Credential, User
 from tokensmith.passwords import hash_password, verify_password
 
 ROLES = ("user", "admin", "superadmin")
@@ -141,3 +141,58 @@ def authenticate(core: Core, username: str, password: str, client: str | None) -
             username=username[:255],
         )
     raise LoginFailed("Invalid username or password.")
+
+
+def list_page(core: Core, limit: int, cursor: str | None) -> paging.Page[User]:
+    below = paging.decode(cursor)
+    query = select(User).order_by(User.id.desc()).limit(limit + 1)
+    if below is not None:
+        query = query.where(User.id < below)
+    with core.db.read() as session:
+        rows = list(session.scalars(query))
+    return paging.page(rows, limit, lambda user: user.id)
+
+
+def update_user(
+    core: Core,
+    user_id: int,
+    *,
+    disabled: bool | None = None,
+    role: str | None = None,
+    actor: str | None = None,
+) -> User:
+    """Disabling revokes every live token the user owns, at once; enabling does not bring them back."""
+    if role is not None and role not in ROLES:
+        raise InvalidValue("role", f"Role must be one of {', '.join(ROLES)}.")
+    now = core.clock.now()
+    with core.db.write() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound("No such user.")
+        if role is not None and role != user.role:
+            audit.record(
+                session, now, "user.set_role", actor=actor, target=f"user:{user.id}", old=user.role, new=role
+            )
+            user.role = role
+        if disabled is not None and disabled != user.disabled:
+            user.disabled = disabled
+            count = 0
+            if disabled:
+                count = tokens.revoke_cascading(session, now, "owner disabled", Credential.user_id == user.id)
+            audit.record(
+                session,
+                now,
+                "user.disable" if disabled else "user.enable",
+                actor=actor,
+                target=f"user:{user.id}",
+                revoked=count,
+            )
+    return user
+
+
+def reset_password(core: Core, user_id: int, password: str, actor: str | None = None) -> User:
+    with core.db.read() as session:
+        user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return set_password(core, user.username, password, actor=actor)

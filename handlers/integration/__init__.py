@@ -6,13 +6,13 @@ from typing import Any
 
 from handlers.context import client_address, core, off_loop
 from handlers.integration import wire
-from tokensmith import tokens, users
+from tokensmith import refresh_tokens, users
 from tokensmith.auth import Principal
 
 
 async def create_refresh_token(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     issued = await off_loop(
-        tokens.create_refresh_token,
+        refresh_tokens.create_refresh_token,
         core(),
         body["username"],
         body["password"],
@@ -23,28 +23,34 @@ async def create_refresh_token(body: dict[str, Any]) -> tuple[dict[str, Any], in
 
 
 async def validate_refresh_token(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    credential = tokens.validate_refresh_token(core(), body["refresh_token"], wire.user_id(body["user_id"]))
+    credential = refresh_tokens.validate_refresh_token(
+        core(), body["refresh_token"], wire.user_id(body["user_id"])
+    )
     return wire.refresh_token(credential, body["refresh_token"], core().clock.now()), 200
 
 
 async def regen_refresh_token(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    issued = tokens.regenerate_refresh_token(core(), body["refresh_token"], wire.user_id(body["user_id"]))
+    issued = refresh_tokens.regenerate_refresh_token(
+        core(), body["refresh_token"], wire.user_id(body["user_id"])
+    )
     return wire.refresh_token(issued.credential, issued.value, core().clock.now()), 200
 
 
 async def create_api_access_token(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    issued = tokens.create_access_token(core(), body["refresh_token"], wire.user_id(body["user_id"]))
+    issued = refresh_tokens.create_access_token(core(), body["refresh_token"], wire.user_id(body["user_id"]))
     return wire.access_token(issued.credential, issued.value, core().clock.now()), 200
 
 
 async def validate_api_access_token(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     value = body["api_access_token"]
-    credential = tokens.validate_access_token(core(), value, wire.user_id(body["user_id"]))
+    credential = refresh_tokens.validate_access_token(core(), value, wire.user_id(body["user_id"]))
     return wire.access_token(credential, value, core().clock.now()), 200
 
 
 async def revoke_api_access_tokens(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    parent, _count = tokens.revoke_access_tokens(core(), body["refresh_token"], wire.user_id(body["user_id"]))
+    parent, _count = refresh_tokens.revoke_access_tokens(
+        core(), body["refresh_token"], wire.user_id(body["user_id"])
+    )
     return wire.revoked_children(parent), 200
 
 

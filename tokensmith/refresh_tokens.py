@@ -1,0 +1,147 @@
+"""Refresh tokens and the API access tokens minted from them: a long-lived, named credential created
+with a password, regenerated (rotated) as a whole, and short-lived access tokens that point to it.
+
+Used by the integration dialect; nothing here knows its field names or time encoding.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tokensmith import audit, runtime
+from tokensmith.core import Core
+from tokensmith.errors import NotAllowed, TokenInvalid
+from tokensmith.models import Credential, User
+from tokensmith.tokens import (
+    ACTIVE,
+    Issued,
+    claim_for_rotation,
+    find_owned,
+    mint,
+    revoke_where,
+    status_of,
+    touch,
+)
+from tokensmith.users import authenticate
+
+INTEGRATION = "integration"
+
+
+def create_refresh_token(core: Core, username: str, password: str, name: str, client: str | None) -> Issued:
+    """Password → refresh token. SSO accounts have no password here and are told so plainly."""
+    user = authenticate_for_refresh(core, username, password, client)
+    now = core.clock.now()
+    with core.db.write() as session:
+        days = runtime.get_value(session, ".authentication.token.refresh_token_lifespan")
+        return mint(
+            session,
+            core,
+            kind="refresh",
+            dialect=INTEGRATION,
+            now=now,
+            user_id=user.id,
+            name=name,
+            lifespan=timedelta(days=days),
+        )
+
+
+def authenticate_for_refresh(core: Core, username: str, password: str, client: str | None) -> User:
+    with core.db.read() as session:
+        sso = session.scalar(
+            select(User.id).where(User.username == username.strip(), User.auth_source == "sso")
+        )
+    if sso is not None:
+        raise NotAllowed(
+            "Refresh tokens of SSO users are created in the user interface, not with a password."
+        )
+    return authenticate(core, username, password, client)
+
+
+def validate_refresh_token(core: Core, value: str, user_id: int) -> Credential:
+    with core.db.read() as session:
+        return find_owned(session, core, value, "refresh", user_id)
+
+
+def regenerate_refresh_token(core: Core, value: str, user_id: int) -> Issued:
+    """A new refresh token with the same name and a fresh lifespan; the old one and every access
+    token minted from it are revoked. Works on an expired token (clients regenerate when validate says
+    EXPIRED); a revoked one is refused, and of two racing calls exactly one wins."""
+    now = core.clock.now()
+    with core.db.write() as session:
+        old = find_owned(session, core, value, "refresh", user_id)
+        if not claim_for_rotation(session, old, now, "regenerated"):
+            raise TokenInvalid()
+        revoke_where(session, now, "parent regenerated", Credential.parent_id == old.id)
+        days = runtime.get_value(session, ".authentication.token.refresh_token_lifespan")
+        issued = mint(
+            session,
+            core,
+            kind="refresh",
+            dialect=INTEGRATION,
+            now=now,
+            user_id=user_id,
+            name=old.name,
+            family=old.family,
+            lifespan=timedelta(days=days),
+        )
+        audit.record(
+            session,
+            now,
+            "refresh.regenerate",
+            actor=audit.user_actor(user_id),
+            target=old.public_id,
+            replaced_by=issued.credential.public_id,
+        )
+        return issued
+
+
+def create_access_token(core: Core, refresh_value: str, user_id: int) -> Issued:
+    now = core.clock.now()
+    with core.db.write() as session:
+        parent = find_owned(session, core, refresh_value, "refresh", user_id)
+        if status_of(parent, now) != ACTIVE:
+            raise TokenInvalid()
+        hours = runtime.get_value(session, ".authentication.token.access_token_lifespan")
+        touch(session, parent.id, now)
+        return mint(
+            session,
+            core,
+            kind="access",
+            dialect=INTEGRATION,
+            now=now,
+            user_id=user_id,
+            family=parent.family,
+            parent_id=parent.id,
+            lifespan=timedelta(hours=hours),
+        )
+
+
+def validate_access_token(core: Core, value: str, user_id: int) -> Credential:
+    with core.db.read() as session:
+        return find_owned(session, core, value, "access", user_id)
+
+
+def revoke_access_tokens(core: Core, refresh_value: str, user_id: int) -> tuple[Credential, int]:
+    """Every live access token minted from this refresh token; the refresh token itself stays."""
+    now = core.clock.now()
+    with core.db.write() as session:
+        parent = find_owned(session, core, refresh_value, "refresh", user_id)
+        count = revoke_where(
+            session,
+            now,
+            "revoked by owner",
+            Credential.parent_id == parent.id,
+            Credential.kind == "access",
+            Credential.expires_at > now,
+        )
+        audit.record(
+            session,
+            now,
+            "access.revoke_children",
+            actor=audit.user_actor(user_id),
+            target=parent.public_id,
+            count=count,
+        )
+        return parent, count
