@@ -9,6 +9,7 @@ the body size limit, the Swagger UI feature flag, the Alation spec URL, and the 
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from connexion.options import SwaggerUIOptions
 from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive, Scope, Send
 
-from handlers import context, errors
+from handlers import context, errors, observability
 from handlers.routes import DIALECTS
 from handlers.validation import VALIDATORS, URIParser
 from tokensmith import runtime
@@ -70,11 +71,24 @@ def create_app(
         swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path=SWAGGER_UI_PATH),
         validate_responses=settings.validate_responses,
     )
-    for stem, _base, _wire in DIALECTS:
-        app.add_api(f"{stem}.yaml", name=stem)
+    for stem, base, _wire in DIALECTS:
+        # An explicit base path lets Connexion order its mounts most-specific first; left to the spec,
+        # every API sorts as "/" and the root-mounted ops API could shadow the others.
+        app.add_api(f"{stem}.yaml", name=stem, base_path=base)
     for exc_class in (ProblemException, HTTPException, TokensmithError, Exception):
         app.add_error_handler(exc_class, errors.connexion_handler)
     return TokensmithApp(app, core, settings)
+
+
+def operation_templates() -> dict[str, str]:
+    """operationId → "METHOD /base/path/{param}": how logs and metrics name an operation."""
+    templates = {}
+    for stem, base, _wire in DIALECTS:
+        for path, item in yaml.safe_load((OPENAPI_DIR / f"{stem}.yaml").read_text())["paths"].items():
+            for method, operation in item.items():
+                if isinstance(operation, dict) and "operationId" in operation:
+                    templates[operation["operationId"]] = f"{method.upper()} {base}{path}"
+    return templates
 
 
 def load_spec_json(stem: str) -> bytes:
@@ -95,12 +109,51 @@ class TokensmithApp:
         self.core = core
         self.settings = settings
         self._specs = {alias: load_spec_json(stem) for alias, stem in SPEC_ALIASES.items()}
+        self._templates = operation_templates()
+        self.metrics = observability.Metrics(core)
         self._ui_prefixes = tuple(f"{base}{SWAGGER_UI_PATH}".lower() for _, base, _ in DIALECTS)
+        # Dialects whose paths match case-insensitively (their specs' paths are all lower-case).
+        self._any_case = tuple(
+            f"{base}/".lower() for _, base, wire in DIALECTS if getattr(wire, "CASE_INSENSITIVE_PATHS", False)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Every HTTP request gets an X-Request-Id, one JSON access-log line and its metrics."""
         if scope["type"] != "http":
             await self.connexion(scope, receive, send)
             return
+        started = time.perf_counter()
+        request_id = observability.request_id_from(_header(scope, b"x-request-id"))
+        observability._token_id.set(None)
+        context._metrics.set(self.metrics)
+        scope.setdefault("extensions", {})
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = dict(
+                    message, headers=[*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                )
+            await send(message)
+
+        try:
+            await self._dispatch(scope, receive, send_with_id)
+        finally:
+            routing = scope["extensions"].get("connexion_routing", {})
+            operation = self._templates.get(routing.get("operation_id"), "unmatched")
+            seconds = time.perf_counter() - started
+            self.metrics.observe(operation, status, seconds)
+            observability.log_request(
+                method=scope["method"],
+                operation=operation,
+                status=status,
+                seconds=seconds,
+                request_id=request_id,
+            )
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         if "//" in path:
             path = _collapse_slashes(path)
@@ -109,6 +162,9 @@ class TokensmithApp:
         context._client.set(self._client(scope))
 
         lowered = path.lower()
+        if lowered != path and lowered.startswith(self._any_case):
+            path = lowered
+            scope = dict(scope, path=path, raw_path=path.encode())
         if lowered.startswith(self._ui_prefixes) and not self._swagger_enabled():
             await self._error(send, path, HTTPException(404, "Not found."))
             return

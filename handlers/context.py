@@ -16,6 +16,7 @@ from tokensmith.core import Core
 
 _core: ContextVar[Core] = ContextVar("tokensmith_core")
 _client: ContextVar[str | None] = ContextVar("tokensmith_client", default=None)
+_metrics: ContextVar[Any] = ContextVar("tokensmith_metrics")
 
 T = TypeVar("T")
 
@@ -26,6 +27,11 @@ def core() -> Core:
 
 def client_address() -> str | None:
     return _client.get()
+
+
+def metrics() -> Any:
+    """This app's metrics registry (`handlers.observability.Metrics`)."""
+    return _metrics.get()
 
 
 async def off_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

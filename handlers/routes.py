@@ -12,6 +12,7 @@ from handlers.integration import wire as integration_wire
 DIALECTS: list[tuple[str, str, Any]] = [
     ("integration", "/integration/v1", integration_wire),
     ("admin", "/api/v1", admin_wire),
+    ("ops", "", admin_wire),  # /healthz, /readyz, /metrics; mounted last: its empty base path matches all
 ]
 FALLBACK_WIRE = admin_wire
 

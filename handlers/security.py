@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers import routes
+from handlers import observability, routes
 from handlers.context import client_address, core
 from tokensmith import networks
 from tokensmith.auth import Principal, authenticate_token
@@ -27,6 +27,7 @@ def enforce_endpoints(principal: Principal, path: str) -> None:
 
 
 def token_info(principal: Principal, request: Any) -> dict[str, Any]:
+    observability.note_token(principal.public_id)
     enforce_endpoints(principal, request.url.path)
     return {"sub": principal.username, "principal": principal}
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from tokensmith import crypto
+from tokensmith import crypto, stats
 from tokensmith.core import Core
 from tokensmith.errors import TokenInvalid
 from tokensmith.models import Credential, User
@@ -46,6 +46,19 @@ class Principal:
 
 def authenticate_token(core: Core, value: str, kinds: tuple[str, ...] = ("access",)) -> Principal:
     parsed = crypto.parse(value) if isinstance(value, str) else None
+    kind = parsed.kind if parsed else "unknown"
+    try:
+        principal = _authenticate(core, value, parsed, kinds)
+    except TokenInvalid:
+        stats.count_validation(kind, "invalid")
+        raise
+    stats.count_validation(kind, "valid")
+    return principal
+
+
+def _authenticate(
+    core: Core, value: str, parsed: crypto.ParsedToken | None, kinds: tuple[str, ...]
+) -> Principal:
     if parsed is None or parsed.kind not in kinds:
         raise TokenInvalid()
     now = core.clock.now()

@@ -1,0 +1,27 @@
+"""Operations of `openapi/ops.yaml`: health, readiness and metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.context import core, metrics
+
+JSON = {"Content-Type": "application/json"}
+
+
+async def healthz() -> tuple[dict[str, Any], int, dict[str, str]]:
+    return {"status": "ok"}, 200, JSON
+
+
+async def readyz() -> tuple[dict[str, Any], int, dict[str, str]]:
+    try:
+        current = core().db.is_current()
+    except Exception as exc:  # any driver error means "not ready", never a 500
+        return {"status": "not ready", "reason": f"database unreachable: {type(exc).__name__}"}, 503, JSON
+    if not current:
+        return {"status": "not ready", "reason": "database migrations are not current"}, 503, JSON
+    return {"status": "ready"}, 200, JSON
+
+
+async def metrics_() -> tuple[bytes, int, dict[str, str]]:
+    return metrics().render(), 200, {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
