@@ -244,4 +244,5 @@ async def _send_bytes(
 
 def app_from_env() -> TokensmithApp:
     """uvicorn's factory for `tokensmith serve` (each worker process builds its own app)."""
+    observability.log_to_stdout()
     return create_app(Settings.from_env())

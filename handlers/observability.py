@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -101,6 +102,16 @@ class _CoreCollector:
         for (kind, outcome), value in sorted(stats.validations().items()):
             validated.add_metric([kind, outcome], value)
         yield validated
+
+
+def log_to_stdout() -> None:
+    """When serving: one bare JSON line per request on standard output (replacing uvicorn's access log)."""
+    if not access_log.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access_log.addHandler(handler)
+        access_log.setLevel(logging.INFO)
+        access_log.propagate = False
 
 
 def log_request(*, method: str, operation: str, status: int, seconds: float, request_id: str) -> None:

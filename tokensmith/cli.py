@@ -70,6 +70,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         loop="uvloop",
         http="httptools",
         log_level="info",
+        access_log=False,  # tokensmith writes its own JSON access log (no secrets, request ids)
     )
 
 

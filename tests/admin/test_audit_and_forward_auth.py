@@ -69,3 +69,12 @@ def test_bearer_and_authtoken_headers_authenticate_the_native_api(client, alice)
     token = token_for(client, "alice")
     assert client.get("/api/v1/whoami", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert client.get("/api/v1/whoami", headers={"Authtoken": token}).status_code == 200
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"])
+def test_forward_auth_answers_whatever_method_the_proxy_forwards(client, alice, method):
+    token = token_for(client, "alice")
+    allowed = client.request(method, "/api/v1/authorize", headers={"TOKEN": token})
+    refused = client.request(method, "/api/v1/authorize")
+    assert (allowed.status_code, refused.status_code) == (200, 401)
+    assert allowed.headers["X-Auth-Token-Id"] == token[:16]
