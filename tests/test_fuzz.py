@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis.generation import GenerationMode
 
 from handlers.routes import DIALECTS
 from tests.conftest import PASSWORD
-from tests.gateway.fuzzing import TRIGGER_SEED, gateway_headers, new_tenant_seed
 from tests.integration.helpers import access_token, refresh_token
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
@@ -56,7 +56,7 @@ def valid_headers(request, client, alice, core) -> dict[str, str]:
 
 
 # Dialects whose operations need credentials of their own: (client, core, password) -> headers.
-DIALECT_HEADERS = {"gateway": gateway_headers}
+DIALECT_HEADERS: dict[str, Any] = {}
 
 
 def _live_schema(app, base: str):
@@ -98,24 +98,41 @@ def test_stateful_sequences_follow_the_links(app, valid_headers, stem, base):
     class Machine(machine):  # type: ignore[misc,valid-type]
         def before_call(self, case):
             seed = seeds.get((case.operation.method.upper(), case.operation.path))
-            if seed is not None and isinstance(case.body, dict):
+            positive = case.meta is None or case.meta.generation.mode.is_positive  # never repair invalid data
+            if seed is not None and positive and isinstance(case.body, dict):
                 case.body.update(seed() if callable(seed) else seed)
 
         def get_call_kwargs(self, case):
             return {"headers": valid_headers}
 
         def after_call(self, response, case):
+            super().after_call(response, case)  # stateful checks look earlier responses up in its recorder
             calls.append((case.operation.path, response.status_code))
 
-    Machine.run(
-        settings=settings(
-            max_examples=STATEFUL_EXAMPLES,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-            stateful_step_count=6,
+        def validate_response(self, response, case, *args, **kwargs):
+            try:
+                super().validate_response(response, case, *args, **kwargs)
+            except Exception as exc:
+                failures.append(exc)
+                raise
+
+    failures: list[Exception] = []
+    try:
+        Machine.run(
+            settings=settings(
+                max_examples=STATEFUL_EXAMPLES,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+                stateful_step_count=6,
+            )
         )
-    )
+    except FlakyStrategyDefinition:
+        # Link transitions draw from true randomness and the server makes new ids on every run, so a
+        # replay may draw differently; schemathesis's own runner counts that as no failure. A failed
+        # check is never hidden this way.
+        if failures:
+            raise
     followed = [path for path, status in calls if status < 300]
     assert len(set(followed)) > 1, f"no sequence got past its first call: {calls[:20]}"
 
@@ -139,5 +156,4 @@ def _links(operation) -> list:
 # replayed value would collide with what the first run created). A new dialect adds its entry point here.
 SEEDS: dict[str, dict[tuple[str, str], Any]] = {
     "integration": {("POST", "/createRefreshToken/"): {"username": "alice", "password": PASSWORD}},
-    "gateway": {("POST", "/workflow/trigger"): TRIGGER_SEED, ("POST", "/platform/tenants"): new_tenant_seed},
 }
