@@ -126,3 +126,16 @@ def test_double_slashes_in_the_path_are_collapsed(client, alice):
         "/integration/v1//createRefreshToken/", json={"username": "alice", "password": PASSWORD, "name": "x"}
     )
     assert response.status_code == 200
+
+
+def test_nul_characters_are_refused_before_they_reach_the_database(client, alice):
+    json_nul = client.post(
+        f"{BASE}/createRefreshToken/", json={"username": "al\x00ice", "password": "x", "name": "n"}
+    )
+    form_nul = client.post(
+        f"{BASE}/createRefreshToken/", data={"username": "al\x00ice", "password": "x", "name": "n"}
+    )
+    query_nul = client.get("/api/v1/credentials?owner=a%00b", headers={"TOKEN": "x"})
+    assert (json_nul.status_code, form_nul.status_code, query_nul.status_code) == (400, 400, 400)
+    assert json_nul.json() == {"detail": "Text may not contain NUL characters.", "code": "400000"}
+    assert query_nul.headers["content-type"] == "application/problem+json"
