@@ -104,10 +104,10 @@ async def get_setting(token_info: dict[str, Any], key: str) -> Reply:
         return wire.ok(wire.setting(spec.key, runtime.get_value(session, spec.key)))
 
 
-async def set_setting(token_info: dict[str, Any], key: str, body: dict[str, Any]) -> Reply:
+async def change_settings(token_info: dict[str, Any], body: dict[str, Any]) -> Reply:
     principal = _admin(token_info)
-    value = runtime.change(core(), key, body["value"], actor=_actor(principal))
-    return wire.ok(wire.setting(runtime.spec_for(key).key, value))
+    runtime.change_many(core(), body, actor=_actor(principal))
+    return await list_settings(token_info)
 
 
 # --- credentials ---------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from handlers import context, errors, observability
 from handlers.routes import DIALECTS
-from handlers.validation import NUL_REFUSED, VALIDATORS, URIParser
+from handlers.validation import VALIDATORS, URIParser
 from tokensmith import runtime
 from tokensmith.clock import Clock
 from tokensmith.config import Settings
@@ -172,9 +172,6 @@ class TokensmithApp:
             await _send_bytes(send, 200, self._specs[path], "application/json")
             return
 
-        if "\x00" in path or b"%00" in scope.get("query_string", b"").lower() or "%00" in path:
-            await self._error(send, path, HTTPException(400, NUL_REFUSED))
-            return
         limit = self.settings.max_body_bytes
         declared = _header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):

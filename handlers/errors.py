@@ -14,6 +14,8 @@ def render(path: str, exc: Exception) -> tuple[int, dict[str, str], bytes, str]:
     """(status, headers, body, media type) of the error reply for a request to `path`."""
     dialect = routes.wire_for(path)
     failure = describe(exc, dialect.CORE_ERRORS)
+    if failure.status == 405:
+        failure.headers["Allow"] = ", ".join(routes.allowed_methods(path))
     body = orjson.dumps(dialect.error_body(failure, path))
     return failure.status, failure.headers, body, dialect.MEDIA_TYPE
 

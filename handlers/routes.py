@@ -3,7 +3,12 @@ endpoint-scope check all read. A new dialect adds its line here."""
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from handlers import admin_wire
 from handlers.integration import wire as integration_wire
@@ -38,3 +43,32 @@ def relative(path: str) -> str:
     """`path` without its dialect's base path: what a CUSTOM token's `apiEndpoints` are written against."""
     row = owner(path)
     return path[len(row[1]) :] or "/" if row else path
+
+
+@lru_cache(maxsize=1)
+def _templates() -> list[tuple[re.Pattern[str], int, frozenset[str]]]:
+    """Every spec path as (regex, number of literal segments, documented methods)."""
+    openapi = Path(__file__).resolve().parent.parent / "openapi"
+    found = []
+    for stem, base, _wire in DIALECTS:
+        for path, item in yaml.safe_load((openapi / f"{stem}.yaml").read_text())["paths"].items():
+            methods = frozenset(m.upper() for m in item if m in _METHODS)
+            segments = f"{base}{path}".lower().split("/")
+            pattern = "/".join("[^/]+" if s.startswith("{") else re.escape(s) for s in segments)
+            literal = sum(1 for s in segments if s and not s.startswith("{"))
+            found.append((re.compile(f"^{pattern}$"), literal, methods))
+    return found
+
+
+_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+def allowed_methods(path: str) -> list[str]:
+    """What a 405's `Allow` header lists: the methods the specs document for the path template that
+    routing prefers (the one with the most literal segments), not just the first route that matched."""
+    lowered = path.lower()
+    matches = [(literal, methods) for regex, literal, methods in _templates() if regex.match(lowered)]
+    if not matches:
+        return []
+    best = max(literal for literal, _ in matches)
+    return sorted(set().union(*(methods for literal, methods in matches if literal == best)))

@@ -27,8 +27,6 @@ from starlette.datastructures import Headers, UploadFile
 from starlette.types import Scope
 
 BODY = "body"
-# No database stores NUL in text (PostgreSQL refuses it outright), and no token or name needs one.
-NUL_REFUSED = "Text may not contain NUL characters."
 
 
 class FieldErrors(BadRequestProblem):
@@ -96,13 +94,7 @@ class JSONBody(_CheckFields, JSONRequestBodyValidator):
         if not raw.strip():
             return None
         try:
-            text = raw.decode(self._encoding or "utf-8")
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise BadRequestProblem(detail="JSON parse error - the body is not valid UTF-8.") from exc
-        if "\x00" in text or "\\u0000" in text.lower():
-            raise BadRequestProblem(detail=NUL_REFUSED)
-        try:
-            return json.loads(text)
+            return json.loads(raw.decode(self._encoding or "utf-8"))
         except (UnicodeDecodeError, LookupError) as exc:
             raise BadRequestProblem(detail="JSON parse error - the body is not valid UTF-8.") from exc
         except json.JSONDecodeError as exc:
@@ -128,10 +120,6 @@ class _FormFields:
             raise
         body: dict[str, t.Any] = {}
         files = []
-        if any(
-            "\x00" in key or (isinstance(value, str) and "\x00" in value) for key, value in form.multi_items()
-        ):
-            raise BadRequestProblem(detail=NUL_REFUSED)
         for key in form:
             value = form.getlist(key)[-1]
             if isinstance(value, UploadFile):

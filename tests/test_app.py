@@ -85,3 +85,19 @@ def test_a_second_app_instance_sees_a_revoke_at_once(settings, clock, client, al
         call(client, "revokeAPIAccessTokens", refresh_token=refresh["refresh_token"], user_id=alice.id)
         assert second.get("/api/v1/whoami", headers={"TOKEN": access["api_access_token"]}).status_code == 401
     other.core.db.dispose()
+
+
+def test_the_settings_schema_of_the_admin_spec_is_the_runtime_registry():
+    """The PATCH /settings body lists every key with the registry's own type and bounds, and no other."""
+    spec = yaml.safe_load((Path(SPECS[0]).parent / "admin.yaml").read_text())
+    body = spec["paths"]["/settings"]["patch"]["requestBody"]["content"]["application/json"]["schema"]
+    declared = body["properties"]
+    assert set(declared) == set(runtime.REGISTRY)
+    for key, setting in runtime.REGISTRY.items():
+        schema = declared[key]
+        expected_type = {int: "integer", bool: "boolean", str: "string"}[setting.type]
+        assert schema["type"] == expected_type, key
+        if setting.type is int:
+            assert (schema["minimum"], schema["maximum"]) == (setting.minimum, setting.maximum), key
+        if setting.type is str:
+            assert (schema["minLength"], schema["maxLength"]) == (setting.minimum, setting.maximum), key

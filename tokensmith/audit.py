@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from tokensmith import paging
 from tokensmith.models import AuditEvent
+from tokensmith.text import storable
 
 
 def record(
@@ -42,6 +43,8 @@ def list_events(
     cursor: str | None = None,
 ) -> paging.Page[AuditEvent]:
     """Newest first. `viewer_actor` set (a non-admin) limits the log to what that actor did."""
+    if not all(storable(v) for v in (actor, action, target)):
+        return paging.Page(items=[], next_cursor=None)
     query = select(AuditEvent)
     conditions = [
         (viewer_actor, lambda v: AuditEvent.actor == v),

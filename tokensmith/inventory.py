@@ -15,6 +15,7 @@ from tokensmith.auth import Principal
 from tokensmith.core import Core
 from tokensmith.errors import Forbidden, InvalidValue, NotFound
 from tokensmith.models import Credential, Tenant, User
+from tokensmith.text import storable
 
 LEAK_REPORTS_PER_WINDOW = 10
 LEAK_REPORT_WINDOW = timedelta(minutes=1)
@@ -106,6 +107,8 @@ def list_credentials(
     core: Core, viewer: Principal, flt: CredentialFilter, limit: int, cursor: str | None
 ) -> paging.Page[CredentialView]:
     below = paging.decode(cursor)
+    if not all(storable(v) for v in (flt.owner, flt.tenant, flt.name, flt.family)):
+        return paging.Page(items=[], next_cursor=None)
     query = _filtered(_visible(_base_query(), viewer), flt, core.clock.now())
     if below is not None:
         query = query.where(Credential.id < below)
@@ -116,6 +119,8 @@ def list_credentials(
 
 
 def get_credential(core: Core, viewer: Principal, public_id: str) -> CredentialView:
+    if not storable(public_id):
+        raise NotFound("No such credential.")
     with core.db.read() as session:
         row = session.execute(
             _visible(_base_query(), viewer).where(Credential.public_id == public_id)
@@ -130,6 +135,8 @@ def _actor(viewer: Principal | None) -> str | None:
 
 
 def revoke_credential(core: Core, viewer: Principal, public_id: str) -> int:
+    if not storable(public_id):
+        raise NotFound("No such credential.")
     now = core.clock.now()
     with core.db.write() as session:
         target = session.scalar(select(Credential).where(Credential.public_id == public_id))
@@ -141,6 +148,8 @@ def revoke_credential(core: Core, viewer: Principal, public_id: str) -> int:
 
 
 def revoke_family(core: Core, viewer: Principal, family: str) -> int:
+    if not storable(family):
+        raise NotFound("No such family.")
     now = core.clock.now()
     with core.db.write() as session:
         owners = set(session.scalars(select(Credential.user_id).where(Credential.family == family)))
@@ -177,7 +186,11 @@ def revoke_tenant(core: Core, viewer: Principal, tenant_external_id: str) -> int
         raise Forbidden("Only an admin may revoke a tenant's tokens.")
     now = core.clock.now()
     with core.db.write() as session:
-        tenant = session.scalar(select(Tenant).where(Tenant.external_id == tenant_external_id))
+        tenant = (
+            session.scalar(select(Tenant).where(Tenant.external_id == tenant_external_id))
+            if storable(tenant_external_id)
+            else None
+        )
         if tenant is None:
             raise NotFound("No such tenant.")
         tenant_users = select(User.id).where(User.tenant_id == tenant.id)

@@ -14,6 +14,7 @@ from tokensmith import audit, runtime
 from tokensmith.core import Core
 from tokensmith.errors import NotAllowed, TokenInvalid
 from tokensmith.models import Credential, User
+from tokensmith.text import require_storable, storable
 from tokensmith.tokens import (
     ACTIVE,
     Issued,
@@ -31,6 +32,7 @@ INTEGRATION = "integration"
 
 def create_refresh_token(core: Core, username: str, password: str, name: str, client: str | None) -> Issued:
     """Password → refresh token. SSO accounts have no password here and are told so plainly."""
+    require_storable("name", name)
     user = authenticate_for_refresh(core, username, password, client)
     now = core.clock.now()
     with core.db.write() as session:
@@ -48,6 +50,8 @@ def create_refresh_token(core: Core, username: str, password: str, name: str, cl
 
 
 def authenticate_for_refresh(core: Core, username: str, password: str, client: str | None) -> User:
+    if not storable(username):
+        return authenticate(core, username, password, client)  # unknown, throttled and audited as such
     with core.db.read() as session:
         sso = session.scalar(
             select(User.id).where(User.username == username.strip(), User.auth_source == "sso")

@@ -12,8 +12,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tokensmith.errors import InvalidValue
+from tokensmith.errors import InvalidValue, NotFound
 from tokensmith.models import RuntimeSetting
+from tokensmith.text import require_storable
+
+
+class UnknownSetting(NotFound):
+    """A key the registry does not know (a 404 over HTTP, a clear message on the command line)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,9 @@ _SPECS = [
         str,
         "http://itas.serviceaide.com",
         "`iss` claim of gateway tenant access tokens.",
+        "",
+        1,
+        1024,
     ),
     SettingSpec(".feature_flags.enable_swagger", bool, False, "Serve Swagger UI for every dialect."),
 ]
@@ -116,7 +124,7 @@ def spec_for(key: str) -> SettingSpec:
     spec = REGISTRY.get(normalise_key(key))
     if spec is None:
         known = ", ".join(sorted(REGISTRY))
-        raise InvalidValue("key", f"Unknown setting {key!r}. Known settings: {known}")
+        raise UnknownSetting(f"Unknown setting {key!r}. Known settings: {known}")
     return spec
 
 
@@ -141,6 +149,9 @@ def parse_value(spec: SettingSpec, raw: Any) -> Any:
         return number
     if not text:
         raise InvalidValue("value", f"{spec.key} must not be empty.")
+    if spec.maximum is not None and len(text) > spec.maximum:
+        raise InvalidValue("value", f"{spec.key} takes at most {spec.maximum} characters.")
+    require_storable("value", text)
     return text
 
 
@@ -168,11 +179,19 @@ def set_value(session: Any, key: str, raw: Any, now: Any) -> Any:
 
 
 def change(core: Any, key: str, raw: Any, actor: str | None) -> Any:
-    """Set a value and audit who did it: the CLI's `conf -s` and the admin API both come here."""
+    """Set one value and audit who did it (the CLI's `conf -s`)."""
+    return change_many(core, {key: raw}, actor)[spec_for(key).key]
+
+
+def change_many(core: Any, changes: dict[str, Any], actor: str | None) -> dict[str, Any]:
+    """Set several values in one transaction (all or none), auditing each: the CLI and the API come here."""
     from tokensmith import audit
 
     now = core.clock.now()
+    done: dict[str, Any] = {}
     with core.db.write() as session:
-        value = set_value(session, key, raw, now)
-        audit.record(session, now, "conf.set", actor=actor, target=spec_for(key).key, value=value)
-    return value
+        for key, raw in changes.items():
+            spec = spec_for(key)
+            done[spec.key] = set_value(session, spec.key, raw, now)
+            audit.record(session, now, "conf.set", actor=actor, target=spec.key, value=done[spec.key])
+    return done

@@ -15,13 +15,16 @@ from sqlalchemy.orm import Session
 from tokensmith import runtime
 from tokensmith.errors import Throttled
 from tokensmith.models import LoginThrottle
+from tokensmith.text import safe_key
 
 
 def keys_for(username: str, client: str | None) -> list[tuple[str, str]]:
     """(key, limit setting) pairs that one login attempt counts against."""
-    keys = [(f"user:{username.strip().lower()}", ".authentication.throttle.max_failures_per_account")]
+    keys = [
+        (f"user:{safe_key(username.strip().lower())}", ".authentication.throttle.max_failures_per_account")
+    ]
     if client:
-        keys.append((f"addr:{client}", ".authentication.throttle.max_failures_per_address"))
+        keys.append((f"addr:{safe_key(client)}", ".authentication.throttle.max_failures_per_address"))
     return keys
 
 
@@ -58,6 +61,7 @@ def record_success(session: Session, username: str) -> None:
 
 def consume(session: Session, key: str, limit: int, window: timedelta, now: datetime) -> None:
     """Count one use of a rate-limited action; raise Throttled once `limit` uses fall in one window."""
+    key = safe_key(key)
     row = session.get(LoginThrottle, key, with_for_update=True)
     if row is None:
         row = LoginThrottle(key=key, failures=0, window_start=now, blocked_until=None)

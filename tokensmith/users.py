@@ -12,6 +12,7 @@ from tokensmith.core import Core
 from tokensmith.errors import Conflict, InvalidValue, LoginFailed, NotFound
 from tokensmith.models import Credential, User
 from tokensmith.passwords import hash_password, verify_password
+from tokensmith.text import require_storable, storable
 
 ROLES = ("user", "admin", "superadmin")
 AUTH_SOURCES = ("local", "sso")
@@ -39,6 +40,13 @@ def create_user(
     username = username.strip()
     if not username:
         raise InvalidValue("username", "A username must not be empty.")
+    for field, value in (
+        ("username", username),
+        ("email", email),
+        ("first_name", first_name),
+        ("last_name", last_name),
+    ):
+        require_storable(field, value)
     if role not in ROLES:
         raise InvalidValue("role", f"Role must be one of {', '.join(ROLES)}.")
     if auth_source not in AUTH_SOURCES:
@@ -94,7 +102,11 @@ def set_password(core: Core, username: str, password: str, actor: str | None = N
     _check_password_rules(password)
     new_hash = hash_password(password)
     with core.db.write() as session:
-        user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+        user = (
+            session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+            if storable(username)
+            else None
+        )
         if user is None:
             raise InvalidValue("username", f"No user named {username!r}.")
         user.password_hash = new_hash
@@ -123,7 +135,11 @@ def authenticate(core: Core, username: str, password: str, client: str | None) -
     now = core.clock.now()
     with core.db.read() as session:
         throttle.check(session, username, client, now)
-        user = session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+        user = (
+            None
+            if not storable(username)
+            else session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+        )
     ok = verify_password(user.password_hash if user else None, password)
     if ok and user is not None and not user.disabled:
         with core.db.write() as session:

@@ -77,13 +77,34 @@ def test_settings_are_read_and_changed_with_the_clis_rules(client, admin):
     listed = client.get("/api/v1/settings", headers=admin).json()["items"]
     assert {s["key"] for s in listed} >= {".authentication.token.access_token_lifespan"}
     key = ".authentication.token.access_token_lifespan"
-    changed = client.put(f"/api/v1/settings/{key}", headers=admin, json={"value": 2})
-    assert changed.status_code == 200 and changed.json()["value"] == 2
+    changed = client.patch(
+        "/api/v1/settings", headers=admin, json={key: 2, ".feature_flags.enable_swagger": True}
+    )
+    assert changed.status_code == 200
+    assert {s["key"]: s["value"] for s in changed.json()["items"]}[key] == 2
     assert client.get(f"/api/v1/settings/{key}", headers=admin).json()["value"] == 2
     for nonsense in (0, -1, "ten", True):
-        refused = client.put(f"/api/v1/settings/{key}", headers=admin, json={"value": nonsense})
+        refused = client.patch("/api/v1/settings", headers=admin, json={key: nonsense})
         assert refused.status_code == 400 and "errors" in refused.json()
-    assert client.put("/api/v1/settings/.nope", headers=admin, json={"value": 1}).status_code == 400
+    assert client.get(f"/api/v1/settings/{key}", headers=admin).json()["value"] == 2
+
+
+def test_a_refused_value_changes_nothing(client, admin):
+    key = ".authentication.token.access_token_lifespan"
+    refused = client.patch("/api/v1/settings", headers=admin, json={key: 5, ".gateway.issuer": "   "})
+    assert refused.status_code == 400
+    assert client.get(f"/api/v1/settings/{key}", headers=admin).json()["value"] == 24
+
+
+def test_unknown_setting_is_404(client, admin):
+    assert client.get("/api/v1/settings/.nope", headers=admin).status_code == 404
+    assert client.patch("/api/v1/settings", headers=admin, json={".nope": 1}).status_code == 400
+
+
+def test_a_local_user_needs_a_password_and_an_sso_user_none(client, admin):
+    assert client.post("/api/v1/users", headers=admin, json={"username": "nopass"}).status_code == 400
+    sso = client.post("/api/v1/users", headers=admin, json={"username": "sam", "auth_source": "sso"})
+    assert sso.status_code == 201 and sso.json()["auth_source"] == "sso"
 
 
 def test_settings_need_the_admin_role(client, alice):

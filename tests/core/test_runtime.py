@@ -33,7 +33,7 @@ def test_key_spellings_with_and_without_dot_and_alation_prefix_are_one_key():
 
 
 def test_unknown_key_names_the_known_ones():
-    with pytest.raises(InvalidValue, match="Known settings"):
+    with pytest.raises(runtime.UnknownSetting, match="Known settings"):
         runtime.spec_for(".authentication.token.nope")
 
 

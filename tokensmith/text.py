@@ -1,0 +1,24 @@
+"""Text that can be stored. PostgreSQL refuses NUL characters in text outright, so a value containing
+one can never equal anything stored: look-ups treat it as "no match" without asking the database, and
+writes refuse it as a field error (the specs declare the same rule as a pattern)."""
+
+from __future__ import annotations
+
+from tokensmith.errors import InvalidValue
+
+NUL = "\x00"
+
+
+def storable(value: str | None) -> bool:
+    return value is None or NUL not in value
+
+
+def require_storable(field: str, value: str | None) -> str | None:
+    if not storable(value):
+        raise InvalidValue(field, "Text may not contain NUL characters.")
+    return value
+
+
+def safe_key(value: str) -> str:
+    """An internal key built from client text (a throttle counter's name): NUL spelled out, never stored."""
+    return value.replace(NUL, "\\0")
