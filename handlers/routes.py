@@ -11,11 +11,13 @@ from typing import Any
 import yaml
 
 from handlers import admin_wire
+from handlers.commandcenter import wire as commandcenter_wire
 from handlers.integration import wire as integration_wire
 
 # (spec file stem in openapi/, base path, wire module owning the error format under that base path)
 DIALECTS: list[tuple[str, str, Any]] = [
     ("integration", "/integration/v1", integration_wire),
+    ("commandcenter", "/commandcenter/api", commandcenter_wire),
     ("admin", "/api/v1", admin_wire),
     ("ops", "", admin_wire),  # /healthz, /readyz, /metrics; mounted last: its empty base path matches all
 ]

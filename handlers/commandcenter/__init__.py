@@ -1,0 +1,136 @@
+"""Operations of `openapi/commandcenter.yaml`: read the request, make one core call, shape the reply.
+
+Commvault's paths are case-insensitive in practice and its SDK lists tokens at `/V4/AccessToken/`; the
+spec declares those spellings as alias paths, whose operationIds (`*_lower_case`, `*_with_slash`) name
+the same functions below.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.commandcenter import endpoints, wire
+from handlers.context import client_address, core, off_loop
+from tokensmith import directory, scoped_tokens, sessions
+from tokensmith.auth import Principal
+from tokensmith.errors import InvalidValue
+
+Reply = tuple[dict[str, Any], int]
+
+
+def _principal(token_info: dict[str, Any]) -> Principal:
+    return token_info["principal"]
+
+
+async def service_probe() -> Reply:
+    """`GET /commandcenter/api/`: the SDK refuses to log in unless this answers 200."""
+    return wire.service(), 200
+
+
+# --- login sessions ----------------------------------------------------------------------------------
+
+
+async def login(body: dict[str, Any]) -> Reply:
+    done = await off_loop(
+        sessions.login,
+        core(),
+        body["username"],
+        wire.password(body["password"]),
+        dialect=wire.DIALECT,
+        device_id=body.get("deviceId"),
+        idle_minutes=body.get("timeout"),
+        client=client_address(),
+    )
+    return wire.login_succeeded(done.user, done.issued.value), 200
+
+
+async def renew_login_token(body: dict[str, Any]) -> Reply:
+    issued = sessions.renew(core(), wire.session_id(body["sessionId"]), body["deviceId"])
+    return wire.session_renewed(issued.value), 200
+
+
+async def logout(token_info: dict[str, Any]) -> Reply:
+    sessions.end(core(), _principal(token_info))
+    return wire.ok(), 200
+
+
+async def who_am_i(token_info: dict[str, Any]) -> Reply:
+    principal = _principal(token_info)
+    return wire.who_am_i(directory.visible_user(core(), principal, principal.user_id)), 200
+
+
+# --- V4 access tokens --------------------------------------------------------------------------------
+
+
+async def create_access_token(body: dict[str, Any], token_info: dict[str, Any]) -> Reply:
+    pair = scoped_tokens.create(
+        core(),
+        _principal(token_info),
+        wire.changes(body),
+        dialect=wire.DIALECT,
+        endpoint_exists=endpoints.served,
+        owner_id=body.get("userId"),
+    )
+    return wire.created(pair), 200
+
+
+async def list_access_tokens(token_info: dict[str, Any], userId: int | None = None) -> Reply:  # noqa: N803
+    principal = _principal(token_info)
+    user_id = principal.user_id if userId is None else userId
+    return wire.listed(scoped_tokens.list_for(core(), principal, user_id, dialect=wire.DIALECT)), 200
+
+
+async def update_access_token(
+    accessTokenId: int,  # noqa: N803
+    body: dict[str, Any],
+    token_info: dict[str, Any],
+) -> Reply:
+    if body.get("accessTokenId") not in (None, accessTokenId):
+        raise InvalidValue("entry", "Must be the id in the path, or left out.")
+    entry = scoped_tokens.update(
+        core(),
+        _principal(token_info),
+        accessTokenId,
+        wire.changes(body),
+        dialect=wire.DIALECT,
+        endpoint_exists=endpoints.served,
+    )
+    return wire.updated(entry), 200
+
+
+async def delete_access_token(accessTokenId: int, token_info: dict[str, Any]) -> Reply:  # noqa: N803
+    scoped_tokens.delete(core(), _principal(token_info), accessTokenId, dialect=wire.DIALECT)
+    return wire.ok(), 200
+
+
+async def renew_access_token(body: dict[str, Any]) -> Reply:
+    pair = scoped_tokens.renew(core(), body["accessToken"], body["refreshToken"], dialect=wire.DIALECT)
+    return wire.renewed(pair), 200
+
+
+# --- the user look-ups the SDK makes before it reaches the token calls --------------------------------
+
+
+async def list_users(token_info: dict[str, Any], additionalProperties: bool | None = None) -> Reply:  # noqa: N803
+    return wire.users(directory.visible_users(core(), _principal(token_info))), 200
+
+
+async def get_user(userId: int, token_info: dict[str, Any]) -> Reply:  # noqa: N803
+    return wire.user(directory.visible_user(core(), _principal(token_info), userId)), 200
+
+
+async def user_security(userId: int, token_info: dict[str, Any]) -> Reply:  # noqa: N803
+    return wire.security_associations(directory.visible_user(core(), _principal(token_info), userId)), 200
+
+
+# Alias operations: the same functions under the paths' other spellings (operationIds must be unique).
+who_am_i_by_get = who_am_i
+create_access_token_lower_case = create_access_token
+list_access_tokens_with_slash = list_access_tokens
+list_access_tokens_lower_case = list_access_tokens
+list_access_tokens_lower_case_with_slash = list_access_tokens
+update_access_token_lower_case = update_access_token
+delete_access_token_lower_case = delete_access_token
+renew_access_token_lower_case = renew_access_token
+list_users_lower_case = list_users
+get_user_lower_case = get_user
