@@ -8,13 +8,13 @@ the body size limit, the Swagger UI feature flag, the Alation spec URL, and the 
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.jsonifier import Jsonifier
@@ -22,7 +22,7 @@ from connexion.options import SwaggerUIOptions
 from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive, Scope, Send
 
-from handlers import context, errors, observability
+from handlers import context, errors, observability, routes
 from handlers.routes import DIALECTS
 from handlers.validation import VALIDATORS, URIParser
 from tokensmith import runtime
@@ -74,7 +74,7 @@ def create_app(
     for stem, base, _wire in DIALECTS:
         # An explicit base path lets Connexion order its mounts most-specific first; left to the spec,
         # every API sorts as "/" and the root-mounted ops API could shadow the others.
-        app.add_api(f"{stem}.yaml", name=stem, base_path=base)
+        app.add_api(copy.deepcopy(routes.spec(stem)), name=stem, base_path=base)
     for exc_class in (ProblemException, HTTPException, TokensmithError, Exception):
         app.add_error_handler(exc_class, errors.connexion_handler)
     return TokensmithApp(app, core, settings)
@@ -84,7 +84,7 @@ def operation_templates() -> dict[str, str]:
     """operationId → "METHOD /base/path/{param}": how logs and metrics name an operation."""
     templates = {}
     for stem, base, _wire in DIALECTS:
-        for path, item in yaml.safe_load((OPENAPI_DIR / f"{stem}.yaml").read_text())["paths"].items():
+        for path, item in routes.spec(stem)["paths"].items():
             for method, operation in item.items():
                 if isinstance(operation, dict) and "operationId" in operation:
                     templates[operation["operationId"]] = f"{method.upper()} {base}{path}"
@@ -92,8 +92,7 @@ def operation_templates() -> dict[str, str]:
 
 
 def load_spec_json(stem: str) -> bytes:
-    spec = yaml.safe_load((OPENAPI_DIR / f"{stem}.yaml").read_text())
-    return orjson.dumps(spec)
+    return orjson.dumps(routes.spec(stem))
 
 
 class BodyTooLarge(HTTPException):

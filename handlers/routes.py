@@ -4,7 +4,7 @@ endpoint-scope check all read. A new dialect adds its line here."""
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +47,23 @@ def relative(path: str) -> str:
     return path[len(row[1]) :] or "/" if row else path
 
 
+OPENAPI_DIR = Path(__file__).resolve().parent.parent / "openapi"
+
+
+@cache
+def spec(stem: str) -> dict[str, Any]:
+    """A spec file, parsed once per process (with libyaml where present): every app built in this
+    process (the tests build hundreds) shares the parse. Callers that may mutate it take a deep copy."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load((OPENAPI_DIR / f"{stem}.yaml").read_text(), Loader=loader)  # noqa: S506 (a safe loader)
+
+
 @lru_cache(maxsize=1)
 def _templates() -> list[tuple[re.Pattern[str], int, frozenset[str]]]:
     """Every spec path as (regex, number of literal segments, documented methods)."""
-    openapi = Path(__file__).resolve().parent.parent / "openapi"
     found = []
     for stem, base, _wire in DIALECTS:
-        for path, item in yaml.safe_load((openapi / f"{stem}.yaml").read_text())["paths"].items():
+        for path, item in spec(stem)["paths"].items():
             methods = frozenset(m.upper() for m in item if m in _METHODS)
             segments = f"{base}{path}".lower().split("/")
             pattern = "/".join("[^/]+" if s.startswith("{") else re.escape(s) for s in segments)
