@@ -12,12 +12,14 @@ import yaml
 
 from handlers import admin_wire
 from handlers.commandcenter import wire as commandcenter_wire
+from handlers.gateway import wire as gateway_wire
 from handlers.integration import wire as integration_wire
 
 # (spec file stem in openapi/, base path, wire module owning the error format under that base path)
 DIALECTS: list[tuple[str, str, Any]] = [
     ("integration", "/integration/v1", integration_wire),
     ("commandcenter", "/commandcenter/api", commandcenter_wire),
+    ("gateway", "/gateway/api/v1", gateway_wire),
     ("admin", "/api/v1", admin_wire),
     ("ops", "", admin_wire),  # /healthz, /readyz, /metrics; mounted last: its empty base path matches all
 ]

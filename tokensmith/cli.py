@@ -218,6 +218,10 @@ def db_reset(yes: bool) -> None:
         core.db.dispose()
 
 
+from tokensmith.cli_tenant import tenant  # noqa: E402  (the gateway dialect's `tenant` group)
+
+main.add_command(tenant)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,30 @@
+"""Security functions named by `openapi/gateway.yaml`.
+
+Superadmin endpoints take the superadmin token only as `Authorization: Bearer`. Tenant endpoints take
+the tenant access token as `itas-api-access-key` (Luma's current documentation) or as
+`Authorization: Bearer` (its earlier documentation). A token of one kind never passes as the other.
+Async, as Connexion requires of security functions that read the database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.context import core
+from handlers.gateway import wire
+from handlers.security import token_info
+from tokensmith import tenants
+
+
+async def superadmin_bearer(token: str, required_scopes: Any = None, request: Any = None) -> dict[str, Any]:
+    return token_info(tenants.authenticate_superadmin(core(), token.strip(), wire.SUPERADMIN_TOKEN), request)
+
+
+async def tenant_access_key(apikey: str, required_scopes: Any = None, request: Any = None) -> dict[str, Any]:
+    return token_info(
+        tenants.authenticate_tenant(core(), wire.bare_token(apikey), wire.TENANT_TOKEN), request
+    )
+
+
+async def tenant_bearer(token: str, required_scopes: Any = None, request: Any = None) -> dict[str, Any]:
+    return token_info(tenants.authenticate_tenant(core(), token.strip(), wire.TENANT_TOKEN), request)
