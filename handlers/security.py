@@ -10,7 +10,8 @@ from typing import Any
 
 from handlers import observability, routes
 from handlers.context import client_address, core
-from tokensmith import networks
+from handlers.gateway import wire as gateway_wire
+from tokensmith import crypto, networks, sessions, tenants
 from tokensmith.auth import Principal, authenticate_token
 from tokensmith.errors import Forbidden, TokenInvalid
 
@@ -37,14 +38,25 @@ async def integration_access_token(apikey: str, required_scopes: Any = None, req
     return token_info(authenticate_token(core(), apikey.strip(), kinds=("access",)), request)
 
 
-def _authenticate(value: str) -> Principal:
-    """Any tokensmith access token or session, by its type prefix."""
-    return authenticate_token(core(), value.strip(), kinds=("access", "session"))
+def _authenticate(value: str, *, sessions_too: bool = True) -> Principal:
+    """Any tokensmith access token, whichever dialect issued it: a prefixed secret by its prefix
+    (a commandcenter session through its own check, which slides the idle expiry), otherwise a gateway
+    JWT (tenant or superadmin token)."""
+    value = value.strip()
+    parsed = crypto.parse(value)
+    if parsed is not None:
+        if parsed.kind == sessions.KIND and sessions_too:
+            return sessions.authenticate(core(), value)
+        return authenticate_token(core(), value, kinds=("access",))
+    try:
+        return tenants.authenticate_tenant(core(), value, gateway_wire.TENANT_TOKEN)
+    except TokenInvalid:
+        return tenants.authenticate_superadmin(core(), value, gateway_wire.SUPERADMIN_TOKEN)
 
 
 async def bearer_token(token: str, required_scopes: Any = None, request: Any = None) -> dict:
     """`Authorization: Bearer <token>`: any tokensmith access token."""
-    return token_info(authenticate_token(core(), token.strip(), kinds=("access",)), request)
+    return token_info(_authenticate(token, sessions_too=False), request)
 
 
 async def authtoken(apikey: str, required_scopes: Any = None, request: Any = None) -> dict:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from tokensmith.errors import InvalidValue, NotFound
 from tokensmith.models import RuntimeSetting
-from tokensmith.text import require_storable
+from tokensmith.text import require_storable, tidy
 
 
 class UnknownSetting(NotFound):
@@ -130,7 +130,7 @@ def spec_for(key: str) -> SettingSpec:
 
 def parse_value(spec: SettingSpec, raw: Any) -> Any:
     """Turn text (CLI) or JSON (API) into the setting's type, refusing anything nonsensical."""
-    text = str(raw).strip() if not isinstance(raw, bool) else ("true" if raw else "false")
+    text = tidy(str(raw)) if not isinstance(raw, bool) else ("true" if raw else "false")
     if spec.type is bool:
         lowered = text.lower()
         if lowered in {"true", "1", "yes", "on"}:

@@ -9,6 +9,15 @@ from tokensmith.errors import InvalidValue
 NUL = "\x00"
 
 
+# What the core trims from names: ASCII whitespace only, the same set the specs' patterns name (a
+# `\s` in a pattern means different things to a client's regex engine and to Python's).
+WHITESPACE = " \t\n\r\f\v"
+
+
+def tidy(value: str) -> str:
+    return value.strip(WHITESPACE)
+
+
 def storable(value: str | None) -> bool:
     return value is None or NUL not in value
 

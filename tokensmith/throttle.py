@@ -15,14 +15,12 @@ from sqlalchemy.orm import Session
 from tokensmith import runtime
 from tokensmith.errors import Throttled
 from tokensmith.models import LoginThrottle
-from tokensmith.text import safe_key
+from tokensmith.text import safe_key, tidy
 
 
 def keys_for(username: str, client: str | None) -> list[tuple[str, str]]:
     """(key, limit setting) pairs that one login attempt counts against."""
-    keys = [
-        (f"user:{safe_key(username.strip().lower())}", ".authentication.throttle.max_failures_per_account")
-    ]
+    keys = [(f"user:{safe_key(tidy(username).lower())}", ".authentication.throttle.max_failures_per_account")]
     if client:
         keys.append((f"addr:{safe_key(client)}", ".authentication.throttle.max_failures_per_address"))
     return keys

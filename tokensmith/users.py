@@ -12,7 +12,7 @@ from tokensmith.core import Core
 from tokensmith.errors import Conflict, InvalidValue, LoginFailed, NotFound
 from tokensmith.models import Credential, User
 from tokensmith.passwords import hash_password, verify_password
-from tokensmith.text import require_storable, storable
+from tokensmith.text import require_storable, storable, tidy
 
 ROLES = ("user", "admin", "superadmin")
 AUTH_SOURCES = ("local", "sso")
@@ -37,7 +37,7 @@ def create_user(
     tenant_id: int | None = None,
     actor: str | None = None,
 ) -> User:
-    username = username.strip()
+    username = tidy(username)
     if not username:
         raise InvalidValue("username", "A username must not be empty.")
     for field, value in (
@@ -138,7 +138,7 @@ def authenticate(core: Core, username: str, password: str, client: str | None) -
         user = (
             None
             if not storable(username)
-            else session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+            else session.scalar(select(User).where(func.lower(User.username) == tidy(username).lower()))
         )
     ok = verify_password(user.password_hash if user else None, password)
     if ok and user is not None and not user.disabled:
