@@ -1,22 +1,61 @@
-"""A database dump holds no usable token: issue one token of every kind, then read everything back."""
+"""A database dump holds no usable token: issue one token of every kind, in every dialect, then read
+everything back — every row of every table, and on SQLite the raw database and WAL files too."""
 
+import base64
+import json
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from tests.commandcenter import helpers as cc
 from tests.conftest import PASSWORD
+from tests.gateway.conftest import ADMIN_PASSWORD, tenant_body
+from tests.gateway.conftest import BASE as GATEWAY
 from tests.integration.helpers import access_token, call, refresh_token
 from tokensmith.models import Base
 
 
-def issue_one_of_every_kind(client, alice) -> list[str]:
-    """Every secret the API hands out; a new dialect adds its kinds here."""
+def jwt_secrets(token: str) -> list[str]:
+    """A JWT, its signature, and the `authToken` secret inside its payload."""
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return [token, token.split(".")[2], claims["authToken"]]
+
+
+def issue_one_of_every_kind(client, alice, make_user) -> list[str]:
     refresh = refresh_token(client)
     access = access_token(client, refresh)
     regenerated = call(
         client, "regenRefreshToken", refresh_token=refresh["refresh_token"], user_id=alice.id
     ).json()
-    return [refresh["refresh_token"], access["api_access_token"], regenerated["refresh_token"], PASSWORD]
+    secrets = [refresh["refresh_token"], access["api_access_token"], regenerated["refresh_token"]]
+
+    session = cc.session(client)
+    pair = cc.created(client, session, tokenType="ALL")
+    renewed = cc.renew(client, pair["accessToken"], pair["refreshToken"]).json()
+    secrets += [
+        session["Authtoken"].removeprefix("QSDK "),
+        pair["accessToken"],
+        pair["refreshToken"],
+        renewed["accessToken"],
+        renewed["refreshToken"],
+    ]
+
+    make_user("root", role="superadmin")
+    superadmin = client.post(f"{GATEWAY}/auth/login", json={"username": "root", "password": PASSWORD})
+    superadmin_token = superadmin.json()["resultData"]["accessToken"]
+    bearer = {"Authorization": f"Bearer {superadmin_token}"}
+    tenant = client.post(f"{GATEWAY}/platform/tenants", json=tenant_body(), headers=bearer).json()[
+        "resultData"
+    ]
+    again = client.get(
+        f"{GATEWAY}/platform/apiaccesskeys/generate",
+        headers=bearer,
+        params={"tenantExternalId": tenant["tenantExternalId"]},
+    ).json()["resultData"]
+    for token in (superadmin_token, tenant["tenantAccessToken"], again["tenantAccessToken"]):
+        secrets += jwt_secrets(token)
+    return secrets + [PASSWORD, ADMIN_PASSWORD]
 
 
 def every_stored_value(engine) -> str:
@@ -28,12 +67,13 @@ def every_stored_value(engine) -> str:
         )
 
 
-def test_no_secret_is_stored_anywhere(client, alice, core, settings):
-    secrets = issue_one_of_every_kind(client, alice)
+def test_no_secret_is_stored_anywhere(client, alice, make_user, core, settings):
+    secrets = issue_one_of_every_kind(client, alice, make_user)
+    assert len(secrets) == 19 and all(secrets)  # 3 integration, 5 commandcenter, 9 gateway, 2 passwords
     dump = every_stored_value(core.db.engine)
     for secret in secrets:
         assert secret not in dump
-        assert secret[16:] not in dump  # not even the part after the public id
+        assert secret[16:] not in dump  # not even the part after a public id
     if settings.database_url.startswith("sqlite:///"):
         path = Path(settings.database_url.removeprefix("sqlite:///"))
         raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
