@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 
 import click
 
@@ -17,6 +18,9 @@ from tokensmith import runtime, users
 from tokensmith.config import Settings
 from tokensmith.core import Core
 from tokensmith.errors import TokensmithError
+
+# Connexion imports Starlette's test client, whose deprecation notice is no news to someone serving.
+warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
 
 def _core() -> Core:
