@@ -5,18 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from handlers.failure import Failure, field_name
+from handlers.failure import DEFAULT_STATUSES, Failure, field_name
 from tokensmith import runtime
 from tokensmith.auth import Principal
 from tokensmith.crypto import display_prefix
 from tokensmith.errors import (
-    Conflict,
-    Forbidden,
-    InvalidValue,
-    LoginFailed,
-    NotAllowed,
-    NotFound,
-    Throttled,
     TokenExpired,
     TokenInvalid,
     TokenRevoked,
@@ -26,18 +19,7 @@ from tokensmith.models import AuditEvent, User
 
 MEDIA_TYPE = "application/problem+json"
 
-CORE_ERRORS = {
-    TokenInvalid: 401,
-    TokenExpired: 401,
-    TokenRevoked: 401,
-    LoginFailed: 401,
-    NotAllowed: 403,
-    Forbidden: 403,
-    NotFound: 404,
-    Conflict: 409,
-    Throttled: 429,
-    InvalidValue: 400,
-}
+CORE_ERRORS = DEFAULT_STATUSES
 
 
 def error_body(failure: Failure, path: str) -> dict[str, Any]:

@@ -17,7 +17,19 @@ from connexion.exceptions import ProblemException
 from starlette.exceptions import HTTPException
 
 from handlers.validation import BODY, FieldErrors
-from tokensmith.errors import InvalidValue, Throttled, TokensmithError
+from tokensmith.errors import (
+    Conflict,
+    Forbidden,
+    InvalidValue,
+    LoginFailed,
+    NotAllowed,
+    NotFound,
+    Throttled,
+    TokenExpired,
+    TokenInvalid,
+    TokenRevoked,
+    TokensmithError,
+)
 
 logger = logging.getLogger("tokensmith.errors")
 
@@ -45,6 +57,21 @@ class Dialect(Protocol):
     MEDIA_TYPE: str
 
     def error_body(self, failure: Failure, path: str) -> dict[str, Any]: ...
+
+
+# The HTTP status of each core error, for a dialect with no reason to differ (most of them).
+DEFAULT_STATUSES: dict[type[TokensmithError], int] = {
+    TokenInvalid: 401,
+    TokenExpired: 401,
+    TokenRevoked: 401,
+    LoginFailed: 401,
+    NotAllowed: 403,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Throttled: 429,
+    InvalidValue: 400,
+}
 
 
 def describe(exc: Exception, core_errors: dict[type[TokensmithError], int]) -> Failure:

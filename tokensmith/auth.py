@@ -78,6 +78,11 @@ def _authenticate(
     if credential.last_used_at is None or credential.last_used_at <= now - LAST_USED_RESOLUTION:
         with core.db.write() as session:
             touch(session, credential.id, now)
+    return principal_of(credential, user)
+
+
+def principal_of(credential: Credential, user: User | None) -> Principal:
+    """Who a credential speaks for: its owner (if a user owns it), their role and tenant, its scopes."""
     return Principal(
         credential_id=credential.id,
         public_id=credential.public_id,

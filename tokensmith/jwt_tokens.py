@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tokensmith import audit, crypto, runtime, tokens
-from tokensmith.auth import Principal
+from tokensmith.auth import Principal, principal_of
 from tokensmith.core import Core
 from tokensmith.errors import TokenInvalid
 from tokensmith.models import Credential, Tenant, User
@@ -216,16 +216,7 @@ def authenticate(core: Core, value: Any, fmt: JwtFormat) -> Principal:
     if credential.last_used_at is None or credential.last_used_at <= now - LAST_USED_RESOLUTION:
         with core.db.write() as session:
             touch(session, credential.id, now)
-    return Principal(
-        credential_id=credential.id,
-        public_id=credential.public_id,
-        kind=credential.kind,
-        dialect=credential.dialect,
-        user_id=credential.user_id,
-        username=user.username if user else None,
-        role=user.role if user else "tenant",
-        tenant_id=credential.tenant_id,
-    )
+    return principal_of(credential, user)
 
 
 def find(session: Session, core: Core, value: Any) -> Credential | None:

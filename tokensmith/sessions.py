@@ -20,7 +20,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from tokensmith import audit, crypto, users
-from tokensmith.auth import Principal
+from tokensmith.auth import Principal, principal_of
 from tokensmith.core import Core
 from tokensmith.errors import Forbidden, InvalidValue, TokenInvalid, TokensmithError
 from tokensmith.models import Credential, User
@@ -121,18 +121,7 @@ def authenticate(core: Core, value: str) -> Principal:
                 .values(last_used_at=now, expires_at=now + idle)
                 .execution_options(synchronize_session=False)
             )
-    return Principal(
-        credential_id=credential.id,
-        public_id=credential.public_id,
-        kind=credential.kind,
-        dialect=credential.dialect,
-        user_id=user.id,
-        username=user.username,
-        role=user.role,
-        tenant_id=user.tenant_id,
-        endpoints=(),
-        attributes=dict(credential.attributes or {}),
-    )
+    return principal_of(credential, user)
 
 
 def renew(core: Core, value: str, device_id: str) -> Issued:

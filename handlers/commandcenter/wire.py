@@ -10,19 +10,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from handlers.failure import Failure
+from handlers.failure import DEFAULT_STATUSES, Failure
 from tokensmith import crypto
 from tokensmith.errors import (
-    Conflict,
-    Forbidden,
     InvalidValue,
     LoginFailed,
-    NotAllowed,
-    NotFound,
     Throttled,
-    TokenExpired,
     TokenInvalid,
-    TokenRevoked,
 )
 from tokensmith.models import User
 from tokensmith.scoped_tokens import Changes, Entry, IssuedPair, RenewRefused
@@ -33,19 +27,12 @@ BASE_PATH = "/commandcenter/api"
 MEDIA_TYPE = "application/json"
 
 CORE_ERRORS = {
-    TokenInvalid: 401,
-    TokenExpired: 401,
-    TokenRevoked: 401,
-    # The SDK reads these three from a 200 reply (a 401 would send it into its session-renewal loop).
+    **DEFAULT_STATUSES,
+    # The SDK reads these from a 200 reply (a 401 would send it into its session-renewal loop).
     LoginFailed: 200,
     Throttled: 200,
     RenewalRefused: 200,
     RenewRefused: 200,
-    NotAllowed: 403,
-    Forbidden: 403,
-    NotFound: 404,
-    Conflict: 409,
-    InvalidValue: 400,
 }
 
 # errorCode values. Commvault publishes 5 ("Access denied") and a renew refusal of 7; the rest are ours.

@@ -15,20 +15,12 @@ from http import HTTPStatus
 from typing import Any
 
 from handlers import context
-from handlers.failure import Failure, field_name
+from handlers.failure import DEFAULT_STATUSES, Failure, field_name
 from tokensmith import listing, workflows
 from tokensmith.clock import SystemClock
 from tokensmith.errors import (
-    Conflict,
-    Forbidden,
     InvalidValue,
     LoginFailed,
-    NotAllowed,
-    NotFound,
-    Throttled,
-    TokenExpired,
-    TokenInvalid,
-    TokenRevoked,
 )
 from tokensmith.jwt_tokens import JwtFormat
 from tokensmith.models import Tenant, WorkflowStep
@@ -41,18 +33,7 @@ DIALECT = "gateway"
 # case-insensitively (handlers/app.py lower-cases them before routing; every path in the spec is lower-case).
 CASE_INSENSITIVE_PATHS = True
 
-CORE_ERRORS = {
-    TokenInvalid: 401,
-    TokenExpired: 401,
-    TokenRevoked: 401,
-    LoginFailed: 401,
-    NotAllowed: 403,
-    Forbidden: 403,
-    NotFound: 404,
-    Conflict: 409,
-    Throttled: 429,
-    InvalidValue: 400,
-}
+CORE_ERRORS = DEFAULT_STATUSES
 
 # The tenant access token as Luma's documentation shows it: header {"alg":"HS512"}, claims
 # tenantExternalId, authToken, iss, jti, iat and no exp.

@@ -5,15 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from handlers.failure import Failure, field_name
+from handlers.failure import DEFAULT_STATUSES, Failure, field_name
 from tokensmith.errors import (
-    Conflict,
-    Forbidden,
-    InvalidValue,
     LoginFailed,
-    NotAllowed,
-    NotFound,
-    Throttled,
     TokenExpired,
     TokenInvalid,
     TokenRevoked,
@@ -24,18 +18,7 @@ from tokensmith.tokens import status_of
 MEDIA_TYPE = "application/json"
 BASE_PATH = "/integration/v1"
 
-CORE_ERRORS = {
-    TokenInvalid: 401,
-    TokenExpired: 401,
-    TokenRevoked: 401,
-    LoginFailed: 401,
-    NotAllowed: 403,
-    Forbidden: 403,
-    NotFound: 404,
-    Conflict: 409,
-    Throttled: 429,
-    InvalidValue: 400,
-}
+CORE_ERRORS = DEFAULT_STATUSES
 
 REFRESH_INVALID = "Refresh token provided is invalid."
 ACCESS_INVALID = "API Access Token provided is invalid."
