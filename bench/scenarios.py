@@ -1,0 +1,79 @@
+"""What is measured: the apps, the scenarios, and which app answers which scenario with which request.
+
+Scenario names are the issue's: `validate` (POST validateAPIAccessToken/; for simplejwt its own
+`TokenVerifyView`, the peer's equivalent), `whoami` (GET /api/v1/whoami authenticated by the `TOKEN`
+header) and `issue` (POST createAPIAccessToken/). Every app sends from the same pool of tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import orjson
+
+from bench.dataset import Pool
+from bench.load import Request
+
+TOKENSMITH, FLOOR, FASTAPI, SIMPLEJWT = "tokensmith", "floor", "fastapi", "simplejwt"
+VALIDATE, WHOAMI, ISSUE = "validate", "whoami", "issue"
+
+VALIDATE_PATH = "/integration/v1/validateAPIAccessToken/"
+WHOAMI_PATH = "/api/v1/whoami"
+ISSUE_PATH = "/integration/v1/createAPIAccessToken/"
+VERIFY_PATH = "/api/token/verify/"
+
+
+@dataclass(frozen=True)
+class App:
+    """How uvicorn serves an app: `module:attribute`, whether that is a factory, and lifespan support."""
+
+    name: str
+    target: str
+    factory: bool = True
+    lifespan: str = "auto"
+    description: str = ""
+
+
+APPS: dict[str, App] = {
+    TOKENSMITH: App(TOKENSMITH, "bench.apps.tokensmith_app:create", description="handlers.app:create_app"),
+    FLOOR: App(FLOOR, "bench.apps.floor:create", description="hand-written Starlette + DB-API"),
+    FASTAPI: App(FASTAPI, "bench.apps.fastapi_twin:create", description="FastAPI + SQLAlchemy ORM"),
+    SIMPLEJWT: App(
+        SIMPLEJWT,
+        "bench.apps.simplejwt_project.asgi:application",
+        factory=False,
+        lifespan="off",
+        description="DRF simplejwt TokenVerifyView + blacklist",
+    ),
+}
+
+
+def _validate(pool: Pool) -> Request:
+    lines = [orjson.dumps({"api_access_token": t, "user_id": u}).decode() for t, u in pool.access]
+    return Request("POST", VALIDATE_PATH, lines)
+
+
+def _verify(pool: Pool) -> Request:
+    return Request("POST", VERIFY_PATH, [orjson.dumps({"token": token}).decode() for token in pool.jwt])
+
+
+def _whoami(pool: Pool) -> Request:
+    return Request("GET", WHOAMI_PATH, [token for token, _ in pool.access], header="TOKEN")
+
+
+def _issue(pool: Pool) -> Request:
+    lines = [orjson.dumps({"refresh_token": t, "user_id": u}).decode() for t, u in pool.refresh]
+    return Request("POST", ISSUE_PATH, lines)
+
+
+# scenario -> app -> how that app is asked (apps absent from a scenario are not run on it)
+SCENARIOS: dict[str, dict[str, Callable[[Pool], Request]]] = {
+    VALIDATE: {TOKENSMITH: _validate, FLOOR: _validate, FASTAPI: _validate, SIMPLEJWT: _verify},
+    WHOAMI: {TOKENSMITH: _whoami, FLOOR: _whoami},
+    ISSUE: {TOKENSMITH: _issue},
+}
+# Scenarios whose requests write rows that must be removed after each run (see `bench.run`).
+WRITES_ROWS = {ISSUE}
+# Pairs whose answers must be identical, byte for byte after JSON parsing (`bench.checks`).
+SAME_WIRE = {VALIDATE: (FLOOR, FASTAPI), WHOAMI: (FLOOR,)}
