@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-
 from tokensmith import crypto, stats
 from tokensmith.core import Core
 from tokensmith.errors import TokenInvalid
@@ -62,15 +60,10 @@ def _authenticate(
     if parsed is None or parsed.kind not in kinds:
         raise TokenInvalid()
     now = core.clock.now()
-    with core.db.read() as session:
-        row = session.execute(
-            select(Credential, User)
-            .outerjoin(User, User.id == Credential.user_id)
-            .where(Credential.public_id == parsed.public_id)
-        ).first()
-    if row is None:
+    credential = core.db.fast.credential(parsed.public_id)
+    if credential is None:
         raise TokenInvalid()
-    credential, user = row
+    user = credential.owner
     if not crypto.hash_matches(core.key, value, credential.secret_hash):
         raise TokenInvalid()
     if status_of(credential, now) != ACTIVE or (user is not None and user.disabled):

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +67,7 @@ class Database:
             self.engine.execution_options(sqlite_begin="DEFERRED") if self.is_sqlite else self.engine
         )
         self._reader = sessionmaker(reader_bind, expire_on_commit=False)
+        self.fast = FastReader(self.engine)
 
     @property
     def is_sqlite(self) -> bool:
@@ -77,6 +84,7 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        self.fast.close()
         self.engine.dispose()
 
     # --- migrations -------------------------------------------------------------------------
@@ -99,3 +107,115 @@ class Database:
         """Drop every table and migrate afresh: for contract testers between runs."""
         command.downgrade(self._alembic_config(), "base")
         self.upgrade()
+
+
+# --- the hot path ----------------------------------------------------------------------------------
+
+_LOOKUP_SQL = (
+    "SELECT c.id, c.public_id, c.kind, c.dialect, c.user_id, c.tenant_id, c.name, c.family, c.parent_id,"
+    " c.scopes, c.attributes, c.secret_hash, c.created_at, c.expires_at, c.renewable_until, c.revoked_at,"
+    " c.revoked_reason, c.last_used_at, u.id, u.username, u.role, u.disabled, u.tenant_id"
+    " FROM credentials c LEFT JOIN users u ON u.id = c.user_id WHERE c.public_id = {param}"
+)
+
+
+@dataclass(slots=True)
+class OwnerRow:
+    id: int
+    username: str
+    role: str
+    disabled: bool
+    tenant_id: int | None
+
+
+@dataclass(slots=True)
+class CredentialRow:
+    """A credential as the hot path reads it: the model's attribute names, without an ORM session."""
+
+    id: int
+    public_id: str
+    kind: str
+    dialect: str
+    user_id: int | None
+    tenant_id: int | None
+    name: str | None
+    family: str
+    parent_id: int | None
+    scopes: list[Any]
+    attributes: dict[str, Any]
+    secret_hash: str
+    created_at: datetime
+    expires_at: datetime | None
+    renewable_until: datetime | None
+    revoked_at: datetime | None
+    revoked_reason: str | None
+    last_used_at: datetime | None
+    owner: OwnerRow | None
+
+
+class FastReader:
+    """One prepared, plain-SQL look-up on a DB-API connection held per thread, in autocommit.
+
+    The ORM costs ~0.4 ms a look-up here against a few µs for the driver (bench/ measured it), and the
+    validate path is one look-up. Nothing is cached: every call reads the database, so a revoke is seen
+    by the very next request on every worker and instance.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._local = threading.local()
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._sql = _LOOKUP_SQL.format(param="?" if self._sqlite else "%s")
+
+    def _connect(self) -> Any:
+        url = self._engine.url
+        if self._sqlite:
+            conn = sqlite3.connect(url.database or ":memory:", isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout=10000")
+            return conn
+        import psycopg
+
+        return psycopg.connect(
+            url.set(drivername="postgresql").render_as_string(hide_password=False),
+            autocommit=True,
+            prepare_threshold=0,
+        )
+
+    def _connection(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def credential(self, public_id: str) -> CredentialRow | None:
+        try:
+            row = self._connection().execute(self._sql, (public_id,)).fetchone()
+        except Exception:
+            self.close()  # a broken connection (a restarted server): one fresh try
+            row = self._connection().execute(self._sql, (public_id,)).fetchone()
+        return None if row is None else self._credential(row)
+
+    def _credential(self, row: tuple) -> CredentialRow:
+        values = list(row[:18])
+        for i in (9, 10):  # scopes, attributes: JSON text on SQLite, already decoded by psycopg
+            if isinstance(values[i], str):
+                values[i] = json.loads(values[i])
+        for i in (12, 13, 14, 15, 17):
+            values[i] = _utc(values[i])
+        owner = None if row[18] is None else OwnerRow(row[18], row[19], row[20], bool(row[21]), row[22])
+        return CredentialRow(*values, owner=owner)
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
+def _utc(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite keeps SQLAlchemy's naive-UTC text
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from tokensmith import audit, runtime
 from tokensmith.core import Core
+from tokensmith.db import CredentialRow
 from tokensmith.errors import NotAllowed, TokenInvalid
 from tokensmith.models import Credential, User
 from tokensmith.text import require_storable, storable
@@ -20,6 +21,7 @@ from tokensmith.tokens import (
     Issued,
     claim_for_rotation,
     find_owned,
+    lookup_owned,
     mint,
     revoke_where,
     status_of,
@@ -63,9 +65,8 @@ def authenticate_for_refresh(core: Core, username: str, password: str, client: s
     return authenticate(core, username, password, client)
 
 
-def validate_refresh_token(core: Core, value: str, user_id: int) -> Credential:
-    with core.db.read() as session:
-        return find_owned(session, core, value, "refresh", user_id)
+def validate_refresh_token(core: Core, value: str, user_id: int) -> CredentialRow:
+    return lookup_owned(core, value, "refresh", user_id)
 
 
 def regenerate_refresh_token(core: Core, value: str, user_id: int) -> Issued:
@@ -122,9 +123,8 @@ def create_access_token(core: Core, refresh_value: str, user_id: int) -> Issued:
         )
 
 
-def validate_access_token(core: Core, value: str, user_id: int) -> Credential:
-    with core.db.read() as session:
-        return find_owned(session, core, value, "access", user_id)
+def validate_access_token(core: Core, value: str, user_id: int) -> CredentialRow:
+    return lookup_owned(core, value, "access", user_id)
 
 
 def revoke_access_tokens(core: Core, refresh_value: str, user_id: int) -> tuple[Credential, int]:

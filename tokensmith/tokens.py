@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from tokensmith import audit, crypto
 from tokensmith.core import Core
+from tokensmith.db import CredentialRow
 from tokensmith.errors import TokenInvalid
 from tokensmith.models import Credential
 
@@ -102,6 +103,24 @@ def find(session: Session, core: Core, value: str, kind: str) -> Credential | No
     credential = session.scalar(select(Credential).where(Credential.public_id == parsed.public_id))
     if credential is None or not crypto.hash_matches(core.key, value, credential.secret_hash):
         return None
+    return credential
+
+
+def lookup(core: Core, value: str, kind: str) -> CredentialRow | None:
+    """`find` for read-only callers on the hot path: the same checks, through the held plain-SQL reader."""
+    parsed = crypto.parse(value) if isinstance(value, str) else None
+    if parsed is None or parsed.kind != kind:
+        return None
+    credential = core.db.fast.credential(parsed.public_id)
+    if credential is None or not crypto.hash_matches(core.key, value, credential.secret_hash):
+        return None
+    return credential
+
+
+def lookup_owned(core: Core, value: str, kind: str, user_id: int) -> CredentialRow:
+    credential = lookup(core, value, kind)
+    if credential is None or credential.user_id != user_id:
+        raise TokenInvalid()
     return credential
 
 
