@@ -23,7 +23,7 @@ from connexion.options import SwaggerUIOptions
 from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive, Scope, Send
 
-from handlers import context, errors, observability, routes
+from handlers import context, errors, fastpath, observability, routes
 from handlers.routes import DIALECTS
 from handlers.validation import VALIDATORS, URIParser
 from tokensmith import runtime
@@ -72,6 +72,7 @@ def create_app(
         swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path=SWAGGER_UI_PATH),
         validate_responses=settings.validate_responses,
     )
+    app._middleware_app.api_cls = fastpath.CachedApi  # decorate each handler once, not per request
     for stem, base, _wire in DIALECTS:
         # An explicit base path lets Connexion order its mounts most-specific first; left to the spec,
         # every API sorts as "/" and the root-mounted ops API could shadow the others.
