@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session, aliased
 
 from tokensmith import audit, paging, throttle, tokens
@@ -79,11 +79,10 @@ def _status_condition(status: str, now: datetime) -> Any:
 
 def _filtered(query: Select, flt: CredentialFilter, now: datetime) -> Select:
     if flt.owner:
-        owner = (
-            User.id == int(flt.owner)
-            if flt.owner.isdigit()
-            else func.lower(User.username) == flt.owner.lower()
-        )
+        if flt.owner.isascii() and flt.owner.isdigit():
+            owner = User.id == int(flt.owner) if int(flt.owner) <= paging.MAX_ID else false()
+        else:
+            owner = func.lower(User.username) == flt.owner.lower()
         query = query.where(owner)
     conditions = [
         (flt.tenant, lambda v: Tenant.external_id == v),

@@ -9,6 +9,7 @@ from typing import Generic, TypeVar
 from tokensmith.errors import InvalidValue
 
 T = TypeVar("T")
+MAX_ID = 2**31 - 1  # row ids are INTEGER columns
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ def decode(cursor: str | None) -> int | None:
     if not cursor:
         return None
     if cursor.isascii() and cursor.isdigit() and 0 < int(cursor) < 2**63:
-        return int(cursor)
+        return int(cursor) if int(cursor) <= MAX_ID else None  # beyond any id: from the top
     raise InvalidValue("cursor", "A cursor is the next_cursor of a previous page (a positive number).")
 
 

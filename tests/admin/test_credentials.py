@@ -166,3 +166,10 @@ def test_leak_reports_are_rate_limited_per_address(client):
 def test_leak_report_refuses_more_than_a_thousand_tokens(client):
     response = client.post("/api/v1/credentials/revoke", json={"credentials": ["x"] * 1001})
     assert response.status_code == 400
+
+
+def test_huge_cursors_and_owner_ids_are_answered_not_crashed_on(client, alice):
+    headers = headers_for(client, "alice")
+    assert client.get("/api/v1/credentials?cursor=1720240667316", headers=headers).json()["items"]
+    assert client.get("/api/v1/audit?cursor=999999999999999999", headers=headers).status_code == 200
+    assert client.get("/api/v1/credentials?owner=99999999999", headers=headers).json()["items"] == []
