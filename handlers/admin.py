@@ -7,7 +7,7 @@ from typing import Any
 from handlers import admin_wire as wire
 from handlers.context import client_address, core, off_loop
 from handlers.security import authenticate_presented, enforce_endpoints
-from tokensmith import audit, inventory, runtime, users
+from tokensmith import audit, inventory, runtime, tenants, users
 from tokensmith.auth import Principal
 from tokensmith.errors import Forbidden, NotFound, TokenInvalid
 
@@ -85,6 +85,29 @@ async def reset_password(token_info: dict[str, Any], user_id: int, body: dict[st
 
 async def revoke_user_credentials(token_info: dict[str, Any], user_id: int) -> Reply:
     return wire.ok({"revoked": inventory.revoke_owner(core(), _caller(token_info), user_id)})
+
+
+# --- tenants -------------------------------------------------------------------------------------
+
+
+async def list_tenants(token_info: dict[str, Any], limit: int = 50, cursor: str | None = None) -> Reply:
+    _admin(token_info)
+    found = tenants.tenant_page(core(), limit, cursor)
+    return wire.ok(wire.page([wire.tenant(t) for t in found.items], found.next_cursor))
+
+
+async def get_tenant(token_info: dict[str, Any], tenant_id: str) -> Reply:
+    _admin(token_info)
+    return wire.ok(wire.tenant(tenants.find_tenant(core(), tenant_id)))
+
+
+async def update_tenant(token_info: dict[str, Any], tenant_id: str, body: dict[str, Any]) -> Reply:
+    principal = _admin(token_info)
+    return wire.ok(wire.tenant(tenants.set_disabled(core(), tenant_id, body["disabled"], _actor(principal))))
+
+
+async def revoke_tenant_credentials(token_info: dict[str, Any], tenant_id: str) -> Reply:
+    return wire.ok({"revoked": inventory.revoke_tenant(core(), _caller(token_info), tenant_id)})
 
 
 # --- settings ------------------------------------------------------------------------------------

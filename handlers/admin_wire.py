@@ -15,7 +15,7 @@ from tokensmith.errors import (
     TokenRevoked,
 )
 from tokensmith.inventory import CredentialView
-from tokensmith.models import AuditEvent, User
+from tokensmith.models import AuditEvent, Tenant, User
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -79,6 +79,17 @@ def user(account: User) -> dict[str, Any]:
         "last_name": account.last_name,
         "tenant_id": account.tenant_id,
         "created_at": timestamp(account.created_at),
+    }
+
+
+def tenant(row: Tenant) -> dict[str, Any]:
+    return {
+        "external_id": row.external_id,
+        "name": row.name,
+        "description": row.description,
+        "sub_domain": row.sub_domain,
+        "disabled": row.disabled,
+        "created_at": timestamp(row.created_at),
     }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session, aliased
 
-from tokensmith import audit, paging, throttle, tokens
+from tokensmith import audit, paging, tenants, throttle, tokens
 from tokensmith.auth import Principal
 from tokensmith.core import Core
 from tokensmith.errors import Forbidden, InvalidValue, NotFound
@@ -184,12 +184,9 @@ def revoke_tenant(core: Core, viewer: Principal, tenant_external_id: str) -> int
     if not viewer.is_admin:
         raise Forbidden("Only an admin may revoke a tenant's tokens.")
     now = core.clock.now()
+    tenant_external_id = tenants.parse_external_id(tenant_external_id)
     with core.db.write() as session:
-        tenant = (
-            session.scalar(select(Tenant).where(Tenant.external_id == tenant_external_id))
-            if storable(tenant_external_id)
-            else None
-        )
+        tenant = session.scalar(select(Tenant).where(Tenant.external_id == tenant_external_id))
         if tenant is None:
             raise NotFound("No such tenant.")
         tenant_users = select(User.id).where(User.tenant_id == tenant.id)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from tokensmith import audit, jwt_tokens, listing, tokens, users
+from tokensmith import audit, jwt_tokens, listing, paging, tokens, users
 from tokensmith.auth import Principal
 from tokensmith.core import Core
 from tokensmith.errors import Conflict, Forbidden, InvalidValue, LoginFailed, NotFound, TokenInvalid
@@ -261,3 +261,45 @@ def authenticate_tenant(core: Core, value: str, fmt: jwt_tokens.JwtFormat) -> Pr
     if principal.tenant_id is None:
         raise TokenInvalid()
     return principal
+
+
+def tenant_page(core: Core, limit: int, cursor: str | None) -> paging.Page[Tenant]:
+    """Operators' listing of tenants, newest first (never a token)."""
+    below = paging.decode(cursor)
+    statement = select(Tenant).order_by(Tenant.id.desc()).limit(limit + 1)
+    if below is not None:
+        statement = statement.where(Tenant.id < below)
+    with core.db.read() as session:
+        rows = list(session.scalars(statement))
+    return paging.page(rows, limit, lambda tenant: tenant.id)
+
+
+def set_disabled(core: Core, external_id: str, disabled: bool, actor: str | None) -> Tenant:
+    """Disabling a tenant revokes its access token and every token of its users, at once; enabling it
+    again brings none of them back (regenerate the tenant token)."""
+    key = parse_external_id(external_id)
+    now = core.clock.now()
+    with core.db.write() as session:
+        tenant = session.scalar(select(Tenant).where(Tenant.external_id == key))
+        if tenant is None:
+            raise NotFound("No tenant has this external id.")
+        if tenant.disabled != disabled:
+            tenant.disabled = disabled
+            revoked = 0
+            if disabled:
+                members = select(User.id).where(User.tenant_id == tenant.id)
+                revoked = tokens.revoke_cascading(
+                    session,
+                    now,
+                    "tenant disabled",
+                    (Credential.tenant_id == tenant.id) | Credential.user_id.in_(members),
+                )
+            audit.record(
+                session,
+                now,
+                "tenant.disable" if disabled else "tenant.enable",
+                actor=actor,
+                target=f"tenant:{tenant.external_id}",
+                revoked=revoked,
+            )
+    return tenant
