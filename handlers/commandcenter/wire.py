@@ -259,8 +259,18 @@ def login_succeeded(user: User, session_value: str) -> dict[str, Any]:
         "token": session_token_text(session_value),
         "forcePasswordChange": False,
         "isAccountLocked": False,
+        "ccn": 0,
+        "capability": 0,
+        "ownerOrganization": COMMCELL_ORGANIZATION,
+        "providerOrganization": COMMCELL_ORGANIZATION,
+        "company": COMMCELL_ORGANIZATION,
+        "additionalResp": {"nameValues": []},
         "errList": [],
     }
+
+
+# The one organisation tokensmith has: the CommCell itself, as Commvault names its default organisation.
+COMMCELL_ORGANIZATION = {"GUID": "", "providerId": 0, "providerDomainName": "Commcell"}
 
 
 def session_renewed(session_value: str) -> dict[str, Any]:

@@ -23,6 +23,31 @@ def test_login_with_base64_password_returns_a_qsdk_session_token(client, alice):
     assert body["errList"] == [] and body["isAccountLocked"] is False
 
 
+def test_login_success_body_has_every_field_of_the_reference(client, alice):
+    body = login(client).json()
+    reference = {
+        "aliasName",
+        "userGUID",
+        "loginAttempts",
+        "remainingLockTime",
+        "smtpAddress",
+        "userName",
+        "providerType",
+        "ccn",
+        "token",
+        "capability",
+        "forcePasswordChange",
+        "isAccountLocked",
+        "ownerOrganization",
+        "additionalResp",
+        "providerOrganization",
+        "errList",
+        "company",
+    }
+    assert set(body) == reference
+    assert set(body["ownerOrganization"]) == {"GUID", "providerId", "providerDomainName"}
+
+
 def test_the_session_token_authenticates_whoami_with_an_empty_xml_post(client, alice):
     response = who_am_i(client, session(client))
     assert response.status_code == 200
