@@ -189,12 +189,8 @@ def revoke_tenant(core: Core, viewer: Principal, tenant_external_id: str) -> int
         tenant = session.scalar(select(Tenant).where(Tenant.external_id == tenant_external_id))
         if tenant is None:
             raise NotFound("No such tenant.")
-        tenant_users = select(User.id).where(User.tenant_id == tenant.id)
         count = tokens.revoke_cascading(
-            session,
-            now,
-            "tenant's tokens revoked",
-            (Credential.tenant_id == tenant.id) | Credential.user_id.in_(tenant_users),
+            session, now, "tenant's tokens revoked", tenants.credentials_of(tenant)
         )
         audit.record(
             session,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -143,22 +144,35 @@ def create_tenant(
                 admin=f"user:{admin.id}",
             )
             audit.record(session, now, "user.create", actor=actor, target=f"user:{admin.id}", role=admin.role)
-            issued = jwt_tokens.issue(
-                session,
-                core,
-                fmt,
-                now=now,
-                owner=tenant.external_id,
-                tenant_id=tenant.id,
-                family=uuid.UUID(tenant.external_id).hex,
-                name=TOKEN_NAME,
-                actor=actor,
-            )
+            issued = _issue_token(session, core, fmt, tenant, now, actor)
     except IntegrityError as exc:  # a concurrent create took the sub-domain or username first
         raise Conflict(
             "A tenant with this sub-domain, or a user with this username, already exists."
         ) from exc
     return tenant, issued
+
+
+def _issue_token(
+    session: Any, core: Core, fmt: jwt_tokens.JwtFormat, tenant: Tenant, now: Any, actor: str | None
+) -> tokens.Issued:
+    """The tenant's next access token; every token of one tenant shares one rotation family."""
+    return jwt_tokens.issue(
+        session,
+        core,
+        fmt,
+        now=now,
+        owner=tenant.external_id,
+        tenant_id=tenant.id,
+        family=uuid.UUID(tenant.external_id).hex,
+        name=TOKEN_NAME,
+        actor=actor,
+    )
+
+
+def credentials_of(tenant: Tenant) -> Any:
+    """The condition for every credential of a tenant: its own tokens and its users' tokens."""
+    members = select(User.id).where(User.tenant_id == tenant.id)
+    return (Credential.tenant_id == tenant.id) | Credential.user_id.in_(members)
 
 
 def regenerate_token(
@@ -178,17 +192,7 @@ def regenerate_token(
         revoked = tokens.revoke_where(
             session, now, "regenerated", Credential.tenant_id == tenant.id, Credential.kind == fmt.kind
         )
-        issued = jwt_tokens.issue(
-            session,
-            core,
-            fmt,
-            now=now,
-            owner=tenant.external_id,
-            tenant_id=tenant.id,
-            family=uuid.UUID(tenant.external_id).hex,
-            name=TOKEN_NAME,
-            actor=actor,
-        )
+        issued = _issue_token(session, core, fmt, tenant, now, actor)
         audit.record(
             session,
             now,
@@ -287,13 +291,7 @@ def set_disabled(core: Core, external_id: str, disabled: bool, actor: str | None
             tenant.disabled = disabled
             revoked = 0
             if disabled:
-                members = select(User.id).where(User.tenant_id == tenant.id)
-                revoked = tokens.revoke_cascading(
-                    session,
-                    now,
-                    "tenant disabled",
-                    (Credential.tenant_id == tenant.id) | Credential.user_id.in_(members),
-                )
+                revoked = tokens.revoke_cascading(session, now, "tenant disabled", credentials_of(tenant))
             audit.record(
                 session,
                 now,
