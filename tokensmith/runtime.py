@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from tokensmith import audit
 from tokensmith.errors import InvalidValue, NotFound
 from tokensmith.models import RuntimeSetting
 from tokensmith.text import require_storable, tidy
@@ -185,8 +186,6 @@ def change(core: Any, key: str, raw: Any, actor: str | None) -> Any:
 
 def change_many(core: Any, changes: dict[str, Any], actor: str | None) -> dict[str, Any]:
     """Set several values in one transaction (all or none), auditing each: the CLI and the API come here."""
-    from tokensmith import audit
-
     now = core.clock.now()
     done: dict[str, Any] = {}
     with core.db.write() as session:

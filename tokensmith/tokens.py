@@ -8,6 +8,7 @@ winner, so two racing requests can never both rotate the same token on SQLite or
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -94,27 +95,31 @@ def mint(
     return Issued(credential=credential, value=token.value)
 
 
-def find(session: Session, core: Core, value: str, kind: str) -> Credential | None:
-    """The row behind a presented token, or None: checksum first, then one indexed read, then a
-    constant-time comparison of the keyed hash."""
+def _verified(core: Core, value: str, kind: str, read: Callable[[str], Any]) -> Any:
+    """The row behind a presented token, or None: checksum first, then one indexed read (by public id,
+    through `read`), then a constant-time comparison of the keyed hash."""
     parsed = crypto.parse(value) if isinstance(value, str) else None
     if parsed is None or parsed.kind != kind:
         return None
-    credential = session.scalar(select(Credential).where(Credential.public_id == parsed.public_id))
+    credential = read(parsed.public_id)
     if credential is None or not crypto.hash_matches(core.key, value, credential.secret_hash):
         return None
     return credential
+
+
+def find(session: Session, core: Core, value: str, kind: str) -> Credential | None:
+    """`_verified` inside the caller's transaction, as an ORM object it may change."""
+    return _verified(
+        core,
+        value,
+        kind,
+        lambda public_id: session.scalar(select(Credential).where(Credential.public_id == public_id)),
+    )
 
 
 def lookup(core: Core, value: str, kind: str) -> CredentialRow | None:
-    """`find` for read-only callers on the hot path: the same checks, through the held plain-SQL reader."""
-    parsed = crypto.parse(value) if isinstance(value, str) else None
-    if parsed is None or parsed.kind != kind:
-        return None
-    credential = core.db.fast.credential(parsed.public_id)
-    if credential is None or not crypto.hash_matches(core.key, value, credential.secret_hash):
-        return None
-    return credential
+    """`_verified` for read-only callers on the hot path, through the held plain-SQL reader."""
+    return _verified(core, value, kind, core.db.fast.credential)
 
 
 def lookup_owned(core: Core, value: str, kind: str, user_id: int) -> CredentialRow:
