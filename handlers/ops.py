@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.responses import Response
+
 from handlers.context import core, metrics
 
 JSON = {"Content-Type": "application/json"}
@@ -23,5 +25,7 @@ async def readyz() -> tuple[dict[str, Any], int, dict[str, str]]:
     return {"status": "ready"}, 200, JSON
 
 
-async def metrics_() -> tuple[bytes, int, dict[str, str]]:
-    return metrics().render(), 200, {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
+async def metrics_() -> Response:
+    # A ready response: the exposition format's parameters stay on the header, while the spec (and
+    # response validation) name the media type alone, `text/plain`.
+    return Response(metrics().render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -96,7 +96,7 @@ def clock() -> MovableClock:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, secret_key=SECRET)
+    return Settings(database_url=database_url, secret_key=SECRET, validate_responses=True)
 
 
 @pytest.fixture
