@@ -23,7 +23,8 @@ from connexion.options import SwaggerUIOptions
 from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive, Scope, Send
 
-from handlers import context, errors, fastpath, observability, routes
+from handlers import context, direct, errors, fastpath, observability, routes
+from handlers.direct import DirectRoutes
 from handlers.routes import DIALECTS
 from handlers.validation import VALIDATORS, URIParser
 from tokensmith import runtime
@@ -58,7 +59,10 @@ def create_app(
     clock: Clock | None = None,
     core: Core | None = None,
     migrate: bool = True,
+    direct_dispatch: bool = True,
 ) -> TokensmithApp:
+    """`direct_dispatch=False` sends every request through Connexion's whole middleware chain (the
+    tests compare the two; see `handlers.direct`)."""
     settings = settings or Settings.from_env()
     core = core or Core.open(settings, clock)
     if migrate:
@@ -79,18 +83,32 @@ def create_app(
         app.add_api(copy.deepcopy(routes.spec(stem)), name=stem, base_path=base)
     for exc_class in (ProblemException, HTTPException, TokensmithError, Exception):
         app.add_error_handler(exc_class, errors.connexion_handler)
-    return TokensmithApp(app, core, settings)
+    routes_direct = (
+        DirectRoutes.build(app, operation_routes(), settings.validate_responses)
+        if direct_dispatch
+        else DirectRoutes({})
+    )
+    return TokensmithApp(app, core, settings, routes_direct)
 
 
-def operation_templates() -> dict[str, str]:
-    """operationId → "METHOD /base/path/{param}": how logs and metrics name an operation."""
-    templates = {}
+def operation_routes() -> dict[str, list[tuple[str, str, str]]]:
+    """base path → (method, path, operationId) of every operation in every spec."""
+    found: dict[str, list[tuple[str, str, str]]] = {}
     for stem, base, _wire in DIALECTS:
         for path, item in routes.spec(stem)["paths"].items():
             for method, operation in item.items():
                 if isinstance(operation, dict) and "operationId" in operation:
-                    templates[operation["operationId"]] = f"{method.upper()} {base}{path}"
-    return templates
+                    found.setdefault(base, []).append((method, path, operation["operationId"]))
+    return found
+
+
+def operation_templates() -> dict[str, str]:
+    """operationId → "METHOD /base/path/{param}": how logs and metrics name an operation."""
+    return {
+        operation_id: f"{method.upper()} {base}{path}"
+        for base, found in operation_routes().items()
+        for method, path, operation_id in found
+    }
 
 
 def load_spec_json(stem: str) -> bytes:
@@ -105,8 +123,9 @@ class BodyTooLarge(HTTPException):
 class TokensmithApp:
     """The outermost ASGI layer: path hygiene, size limits and feature flags before Connexion routes."""
 
-    def __init__(self, app: AsyncApp, core: Core, settings: Settings) -> None:
+    def __init__(self, app: AsyncApp, core: Core, settings: Settings, direct: DirectRoutes) -> None:
         self.connexion = app
+        self.direct = direct
         self.core = core
         self.settings = settings
         self._specs = {alias: load_spec_json(stem) for alias, stem in SPEC_ALIASES.items()}
@@ -183,6 +202,12 @@ class TokensmithApp:
             )
             await self._error(send, path, status_exc)
             return
+        scope = _lower_media_type(scope)
+        operation = self.direct.get(scope["method"], path)
+        if operation is not None:
+            receive = await direct.serve(operation, scope, receive, send)
+            if receive is None:
+                return
         await self.connexion(scope, _limited(receive, limit), send)
 
     def _client(self, scope: Scope) -> str | None:
@@ -206,6 +231,21 @@ def _collapse_slashes(path: str) -> str:
     while "//" in path:
         path = path.replace("//", "/")
     return path
+
+
+def _lower_media_type(scope: Scope) -> Scope:
+    """Media types are case-insensitive (RFC 9110), but Connexion hands a handler the raw bytes of an
+    `Application/JSON` body (a 500); so the media type is lower-cased before Connexion sees it."""
+    headers = scope["headers"]
+    for index, (key, value) in enumerate(headers):
+        if key == b"content-type":
+            media, separator, parameters = value.partition(b";")
+            if media != media.lower():
+                headers = list(headers)
+                headers[index] = (key, media.lower() + separator + parameters)
+                return dict(scope, headers=headers)
+            break
+    return scope
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from handlers.app import create_app
 from handlers.routes import DIALECTS
+from tests.conftest import PASSWORD
 from tokensmith import runtime
 from tokensmith.config import Settings
 from tokensmith.db import Database
@@ -101,3 +102,17 @@ def test_the_settings_schema_of_the_admin_spec_is_the_runtime_registry():
             assert (schema["minimum"], schema["maximum"]) == (setting.minimum, setting.maximum), key
         if setting.type is str:
             assert (schema["minLength"], schema["maxLength"]) == (setting.minimum, setting.maximum), key
+
+
+@pytest.mark.parametrize("direct_dispatch", [True, False], ids=["direct", "connexion"])
+def test_a_json_media_type_in_any_case_is_read_as_json(settings, clock, make_user, direct_dispatch):
+    app = create_app(settings, clock=clock, migrate=False, direct_dispatch=direct_dispatch)
+    make_user("carol")
+    with TestClient(app, raise_server_exceptions=False) as client:
+        body = b'{"username": "carol", "password": "%s", "name": "x"}' % PASSWORD.encode()
+        for content_type in ("Application/JSON", "APPLICATION/JSON; charset=UTF-8"):
+            response = client.post(
+                "/integration/v1/createRefreshToken/", content=body, headers={"Content-Type": content_type}
+            )
+            assert response.status_code == 200, response.text
+    app.core.db.dispose()
