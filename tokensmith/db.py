@@ -195,6 +195,12 @@ class FastReader:
             row = self._connection().execute(self._sql, (public_id,)).fetchone()
         return None if row is None else self._credential(row)
 
+    def credential_in(self, session: Session, public_id: str) -> CredentialRow | None:
+        """The same read inside a write transaction (the session's connection), for writes that must
+        decide on the row they change: a fraction of an ORM load's cost, and no identity map."""
+        row = session.connection().exec_driver_sql(self._sql, (public_id,)).fetchone()
+        return None if row is None else self._credential(tuple(row))
+
     def _credential(self, row: tuple) -> CredentialRow:
         values = list(row[:18])
         for i in (9, 10):  # scopes, attributes: JSON text on SQLite, already decoded by psycopg

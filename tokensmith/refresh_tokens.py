@@ -21,6 +21,7 @@ from tokensmith.tokens import (
     Issued,
     claim_for_rotation,
     find_owned,
+    find_row,
     lookup_owned,
     mint,
     revoke_where,
@@ -105,7 +106,7 @@ def regenerate_refresh_token(core: Core, value: str, user_id: int) -> Issued:
 def create_access_token(core: Core, refresh_value: str, user_id: int) -> Issued:
     now = core.clock.now()
     with core.db.write() as session:
-        parent = find_owned(session, core, refresh_value, "refresh", user_id)
+        parent = find_owned(session, core, refresh_value, "refresh", user_id, reader=find_row)
         if status_of(parent, now) != ACTIVE:
             raise TokenInvalid()
         hours = runtime.get_value(session, ".authentication.token.access_token_lifespan")

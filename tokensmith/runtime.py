@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from tokensmith import audit
 from tokensmith.errors import InvalidValue, NotFound
@@ -156,9 +156,15 @@ def parse_value(spec: SettingSpec, raw: Any) -> Any:
     return text
 
 
+# Built once: read on every token issue, where building the statement cost more than running it.
+_VALUE_OF = select(RuntimeSetting.__table__.c.value).where(
+    RuntimeSetting.__table__.c.key == bindparam("setting")
+)
+
+
 def get_value(session: Any, key: str) -> Any:
     spec = spec_for(key)
-    stored = session.scalar(select(RuntimeSetting.value).where(RuntimeSetting.key == spec.key))
+    stored = session.connection().execute(_VALUE_OF, {"setting": spec.key}).scalar()
     return spec.default if stored is None else json.loads(stored)
 
 

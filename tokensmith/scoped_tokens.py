@@ -30,7 +30,7 @@ from tokensmith.core import Core
 from tokensmith.errors import Forbidden, InvalidValue, NotFound, TokensmithError
 from tokensmith.models import Credential, User
 from tokensmith.sessions import KIND as SESSION_KIND
-from tokensmith.tokens import claim_for_rotation, find, mint, revoke_where
+from tokensmith.tokens import claim_for_rotation, find, mint, revoke_where, set_attributes
 
 ACCESS_LIFESPAN_KEY = ".commandcenter.access_token_lifespan"  # minutes
 DEFAULT_RENEWABLE_FOR = timedelta(days=90)
@@ -547,10 +547,10 @@ def _issue(
     )
     entry = entry_id if entry_id is not None else access.credential.id
     linked = {**attributes, "entry": entry}
+    set_attributes(session, [i.credential.id for i in (access, refresh) if i is not None], linked)
     access.credential.attributes = linked
     if refresh is not None:
         refresh.credential.attributes = dict(linked)
-    session.flush()
     listed = _entry(
         access.credential,
         created_at=created_at,

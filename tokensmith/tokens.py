@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from tokensmith import audit, crypto
@@ -30,8 +30,29 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 class Issued:
     """A credential together with the secret shown to the client this once."""
 
-    credential: Credential
+    credential: CredentialRow
     value: str
+
+
+# Statements of the issue path, built once: SQLAlchemy Core on the session's connection costs a
+# fraction of the ORM unit of work (bench/ measured ~1.2 ms of ~1.7 ms an issue request in flush).
+_INSERT_CREDENTIAL = insert(Credential.__table__)
+_TOUCH = (
+    update(Credential.__table__)
+    .where(
+        Credential.__table__.c.id == bindparam("credential_id"),
+        or_(
+            Credential.__table__.c.last_used_at.is_(None),
+            Credential.__table__.c.last_used_at <= bindparam("stale_before"),
+        ),
+    )
+    .values(last_used_at=bindparam("now"))
+)
+_SET_ATTRIBUTES = (
+    update(Credential.__table__)
+    .where(Credential.__table__.c.id == bindparam("credential_id"))
+    .values(attributes=bindparam("new_attributes"))
+)
 
 
 def status_of(credential: Credential, now: datetime) -> str:
@@ -65,34 +86,42 @@ def mint(
 ) -> Issued:
     """Insert one credential row in the caller's transaction and return its one-time secret."""
     token = crypto.mint(kind, core.key)
-    credential = Credential(
-        public_id=token.public_id,
-        kind=kind,
-        dialect=dialect,
-        user_id=user_id,
-        tenant_id=tenant_id,
-        name=name,
-        family=family or new_family(),
-        parent_id=parent_id,
-        scopes=list(scopes or []),
-        attributes=dict(attributes or {}),
-        secret_hash=token.secret_hash,
-        created_at=now,
-        expires_at=now + lifespan if lifespan is not None else None,
-        renewable_until=renewable_until,
-    )
-    session.add(credential)
-    session.flush()
+    values: dict[str, Any] = {
+        "public_id": token.public_id,
+        "kind": kind,
+        "dialect": dialect,
+        "user_id": user_id,
+        "tenant_id": tenant_id,
+        "name": name,
+        "family": family or new_family(),
+        "parent_id": parent_id,
+        "scopes": list(scopes or []),
+        "attributes": dict(attributes or {}),
+        "secret_hash": token.secret_hash,
+        "created_at": now,
+        "expires_at": now + lifespan if lifespan is not None else None,
+        "renewable_until": renewable_until,
+        "revoked_at": None,
+        "revoked_reason": None,
+        "last_used_at": None,
+    }
+    (credential_id,) = session.connection().execute(_INSERT_CREDENTIAL, values).inserted_primary_key
     audit.record(
         session,
         now,
         f"{kind}.issue",
         actor=audit.user_actor(user_id),
-        target=credential.public_id,
+        target=token.public_id,
         dialect=dialect,
         name=name,
     )
-    return Issued(credential=credential, value=token.value)
+    return Issued(credential=CredentialRow(id=credential_id, owner=None, **values), value=token.value)
+
+
+def set_attributes(session: Session, credential_ids: list[int], attributes: dict[str, Any]) -> None:
+    connection = session.connection()
+    for credential_id in credential_ids:
+        connection.execute(_SET_ATTRIBUTES, {"credential_id": credential_id, "new_attributes": attributes})
 
 
 def _verified(core: Core, value: str, kind: str, read: Callable[[str], Any]) -> Any:
@@ -115,6 +144,12 @@ def find(session: Session, core: Core, value: str, kind: str) -> Credential | No
         kind,
         lambda public_id: session.scalar(select(Credential).where(Credential.public_id == public_id)),
     )
+
+
+def find_row(session: Session, core: Core, value: str, kind: str) -> CredentialRow | None:
+    """`_verified` inside the caller's transaction, read with the hot path's plain SQL: for writers
+    that only read the row and change it through statements (`touch`, `claim_for_rotation`)."""
+    return _verified(core, value, kind, lambda public_id: core.db.fast.credential_in(session, public_id))
 
 
 def lookup(core: Core, value: str, kind: str) -> CredentialRow | None:
@@ -166,9 +201,12 @@ def revoke_cascading(session: Session, now: datetime, reason: str, *conditions: 
     return revoke_where(session, now, reason, Credential.id.in_(with_descendants(session, roots)))
 
 
-def find_owned(session: Session, core: Core, value: str, kind: str, user_id: int) -> Credential:
-    """Like `find`, but a token of another owner is as unknown as a made-up one."""
-    credential = find(session, core, value, kind)
+def find_owned(
+    session: Session, core: Core, value: str, kind: str, user_id: int, *, reader: Callable = find
+) -> Any:
+    """Like `find` (or the `reader` given, `find_row`), but a token of another owner is as unknown as
+    a made-up one."""
+    credential = reader(session, core, value, kind)
     if credential is None or credential.user_id != user_id:
         raise TokenInvalid()
     return credential
@@ -195,12 +233,6 @@ def claim_for_rotation(session: Session, credential: Credential, now: datetime, 
 
 def touch(session: Session, credential_id: int, now: datetime) -> None:
     """Record use, at most once a minute per token, so the hot path rarely writes."""
-    session.execute(
-        update(Credential)
-        .where(
-            Credential.id == credential_id,
-            (Credential.last_used_at.is_(None)) | (Credential.last_used_at <= now - LAST_USED_RESOLUTION),
-        )
-        .values(last_used_at=now)
-        .execution_options(synchronize_session=False)
+    session.connection().execute(
+        _TOUCH, {"credential_id": credential_id, "stale_before": now - LAST_USED_RESOLUTION, "now": now}
     )

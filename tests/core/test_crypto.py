@@ -1,6 +1,7 @@
 """The token format: prefixed, checksummed, high-entropy, stored only as a keyed hash."""
 
 import string
+from collections import Counter
 
 from tokensmith import crypto
 
@@ -56,3 +57,11 @@ def test_only_the_keyed_hash_is_kept_and_it_depends_on_the_key():
 def test_two_tokens_never_share_a_public_id():
     ids = {crypto.mint("access", KEY).public_id for _ in range(2000)}
     assert len(ids) == 2000
+
+
+def test_random_characters_are_spread_evenly_over_the_whole_alphabet():
+    drawn = "".join(crypto.random_base62(62) for _ in range(2000))  # 2,000 draws per character expected
+    counts = Counter(drawn)
+    assert set(counts) == set(crypto.ALPHABET)
+    # A byte-modulo bias (256 % 62) would put the first eight characters ~25% above the rest.
+    assert all(1700 < count < 2300 for count in counts.values()), counts.most_common(3)
