@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tokensmith import paging
+from tokensmith.db import PlainInsert
 from tokensmith.models import AuditEvent
 from tokensmith.text import storable
 
 # A Core insert on the session's connection: written at once, in the caller's transaction, without
 # the ORM unit of work (most writes audit, so this is on every issue path).
-_INSERT_EVENT = insert(AuditEvent.__table__)
+_INSERT_EVENT = PlainInsert(AuditEvent.__table__)
 
 
 def record(
@@ -35,7 +36,7 @@ def record(
         "client": client,
         "detail": detail,
     }
-    session.connection().execute(_INSERT_EVENT, values)
+    _INSERT_EVENT(session, values)
 
 
 def user_actor(user_id: int | None) -> str | None:

@@ -26,7 +26,7 @@ from tokensmith.tokens import (
     mint,
     revoke_where,
     status_of,
-    touch,
+    touch_read,
 )
 from tokensmith.users import authenticate
 
@@ -110,7 +110,7 @@ def create_access_token(core: Core, refresh_value: str, user_id: int) -> Issued:
         if status_of(parent, now) != ACTIVE:
             raise TokenInvalid()
         hours = runtime.get_value(session, ".authentication.token.access_token_lifespan")
-        touch(session, parent.id, now)
+        touch_read(session, parent, now)
         return mint(
             session,
             core,

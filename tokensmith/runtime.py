@@ -10,9 +10,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from tokensmith import audit
+from tokensmith.db import plain_rows
 from tokensmith.errors import InvalidValue, NotFound
 from tokensmith.models import RuntimeSetting
 from tokensmith.text import require_storable, tidy
@@ -156,16 +157,14 @@ def parse_value(spec: SettingSpec, raw: Any) -> Any:
     return text
 
 
-# Built once: read on every token issue, where building the statement cost more than running it.
-_VALUE_OF = select(RuntimeSetting.__table__.c.value).where(
-    RuntimeSetting.__table__.c.key == bindparam("setting")
-)
+# Read on every token issue: plain SQL (the value is JSON text, nothing for SQLAlchemy to convert).
+_VALUE_SQL = "SELECT value FROM runtime_settings WHERE key = {param}"
 
 
 def get_value(session: Any, key: str) -> Any:
     spec = spec_for(key)
-    stored = session.connection().execute(_VALUE_OF, {"setting": spec.key}).scalar()
-    return spec.default if stored is None else json.loads(stored)
+    rows = plain_rows(session, _VALUE_SQL, (spec.key,))
+    return json.loads(rows[0][0]) if rows else spec.default
 
 
 def all_values(session: Any) -> dict[str, Any]:
