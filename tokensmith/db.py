@@ -6,6 +6,7 @@ import contextlib
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, Table, bindparam, create_engine, event, insert
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -30,7 +32,34 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    engine = create_engine(url, pool_size=10, max_overflow=20, **kwargs)
+    _ping_idle_connections(engine)
+    return engine
+
+
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """A pooled connection that sat idle is pinged before use, so one that a server restart or a
+    firewall dropped is replaced instead of failing a request. `pool_pre_ping` does that on every
+    checkout: a round trip per transaction, which under load (connections back in the pool within
+    milliseconds) only ever finds live connections."""
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("idle_since", 0.0) < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dbapi_conn.execute("SELECT 1")
+            dbapi_conn.rollback()
+        except Exception as exc:  # the pool reconnects and retries on DisconnectionError
+            raise DisconnectionError() from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -164,7 +193,8 @@ class PlainInsert:
 
     def __call__(self, session: Session, values: dict[str, Any]) -> int:
         connection = session.connection()
-        sql, processors, order = self._prepare(connection.dialect)
+        dialect = connection.dialect
+        sql, processors, order = self._prepare(dialect)
         params = {
             name: values[name] if process is None else process(values[name]) for name, process in processors
         }
@@ -172,9 +202,7 @@ class PlainInsert:
         try:
             cursor.execute(sql, [params[name] for name in order] if order is not None else params)
             return (
-                cursor.lastrowid
-                if order is not None and connection.dialect.name == "sqlite"
-                else cursor.fetchone()[0]
+                cursor.lastrowid if order is not None and dialect.name == "sqlite" else cursor.fetchone()[0]
             )
         finally:
             cursor.close()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select
+import psycopg
+import pytest
+from sqlalchemy import insert, select, text
 
-from tokensmith import runtime
+from tokensmith import db, runtime
 from tokensmith.db import PlainInsert, plain_rows
 from tokensmith.models import AuditEvent, Credential
 
@@ -91,3 +93,15 @@ def test_plain_rows_reads_inside_the_callers_transaction(core):
             (".authentication.token.access_token_lifespan",),
         ) == [("5",)]
         assert runtime.get_value(session, ".authentication.token.access_token_lifespan") == 5
+
+
+def test_a_pooled_connection_the_server_dropped_is_replaced_not_failed(core, alice, monkeypatch):
+    if core.db.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite has no server to drop a connection (.ci/run runs it)")
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)  # every checkout counts as idle
+    with core.db.read() as session:
+        backend = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    with psycopg.connect(core.db.engine.url.set(drivername="postgresql").render_as_string(False)) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+    with core.db.read() as session:
+        assert session.execute(text("SELECT pg_backend_pid()")).scalar_one() != backend
