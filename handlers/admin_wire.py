@@ -41,7 +41,11 @@ JSON_HEADERS = {"Content-Type": "application/json"}
 
 def timestamp(moment: datetime | None) -> str | None:
     """ISO-8601 UTC with microseconds and `Z`, everywhere in the native API."""
-    return None if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment is None:
+        return None
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"  # "+00:00" → "Z"; strftime is ~10× slower
 
 
 def parse_time(text: str | None) -> datetime | None:

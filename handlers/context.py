@@ -37,4 +37,3 @@ def metrics() -> Any:
 async def off_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a slow core call (Argon2id, above all) in a worker thread so the event loop keeps serving."""
     return await run_in_threadpool(fn, *args, **kwargs)
-

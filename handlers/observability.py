@@ -7,6 +7,7 @@ instances in one process (as in the tests) do not mix their figures.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import sys
@@ -32,11 +33,17 @@ def note_token(public_id: str) -> None:
     _token_id.set(public_id)
 
 
+# A made id: this process's random prefix and a counter, unique across processes and restarts without
+# a call to the OS per request (uuid4 was ~2 µs of a ~200 µs request).
+_ID_PREFIX = uuid.uuid4().hex[:16]
+_id_counter = itertools.count(1)
+
+
 def request_id_from(incoming: str | None) -> str:
     """Keep a proxy's id when it is sane (so logs join up), otherwise make one."""
     if incoming and _SAFE_REQUEST_ID.match(incoming):
         return incoming
-    return uuid.uuid4().hex
+    return f"{_ID_PREFIX}{next(_id_counter):016x}"
 
 
 class Metrics:
@@ -56,10 +63,15 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
         self.registry.register(_CoreCollector(core))
+        self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
 
     def observe(self, operation: str, status: int, seconds: float) -> None:
-        self.requests.labels(operation, str(status)).inc()
-        self.latency.labels(operation).observe(seconds)
+        children = self._children.get((operation, status))
+        if children is None:  # a label look-up takes a lock and builds a key: once per pair, not per request
+            children = (self.requests.labels(operation, str(status)), self.latency.labels(operation))
+            self._children[(operation, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -1,4 +1,5 @@
-"""tokensmith as it ships: `handlers.app.create_app` with a `Settings` pointing at the bench database.
+"""tokensmith as it ships: `handlers.app.create_app` with a `Settings` pointing at the bench database,
+made ready to serve as `tokensmith serve` does (access log on, start-up heap frozen).
 
 Served with `uvicorn bench.apps.tokensmith_app:create --factory`. The harness migrates the database
 before it starts any server, so the factory does not (several servers start at once).
@@ -7,7 +8,7 @@ before it starts any server, so the factory does not (several servers start at o
 from __future__ import annotations
 
 from bench.apps import environment
-from handlers.app import TokensmithApp, create_app
+from handlers.app import TokensmithApp, create_app, ready_to_serve
 from tokensmith.config import Settings
 
 
@@ -17,4 +18,4 @@ def create() -> TokensmithApp:
         secret_key=environment.secret_key(),
         validate_responses=environment.validate_responses(),
     )
-    return create_app(settings, migrate=False)
+    return ready_to_serve(create_app(settings, migrate=False))

@@ -30,7 +30,9 @@ def timestamp(moment: datetime | None) -> str | None:
     """Alation's one time format: UTC, six fraction digits, `Z` (Allie-SDK parses nothing else)."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"  # "+00:00" → "Z"; strftime is ~10× slower
 
 
 def user_id(raw: int | str) -> int:
