@@ -6,10 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from tokensmith import paging
-from tokensmith.db import PlainInsert
+from tokensmith.db import PlainInsert, Transaction
 from tokensmith.models import AuditEvent
 from tokensmith.text import storable
 
@@ -19,7 +18,7 @@ _INSERT_EVENT = PlainInsert(AuditEvent.__table__)
 
 
 def record(
-    session: Session,
+    session: Transaction,
     at: datetime,
     action: str,
     *,

@@ -12,13 +12,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, Table, bindparam, create_engine, event, insert
+from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, event, insert
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -62,6 +62,11 @@ def _ping_idle_connections(engine: Engine) -> None:
             raise DisconnectionError() from exc
 
 
+# Pages read through a memory map instead of a read() call each: with a million tokens the indexes
+# outgrow SQLite's page cache, and an issue request's inserts land on pages not read for a while.
+SQLITE_MMAP_BYTES = 256 * 1024 * 1024
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """WAL for concurrent readers; explicit BEGIN IMMEDIATE so two writers queue instead of deadlocking.
 
@@ -77,12 +82,28 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         conn.connection.driver_connection.execute(f"BEGIN {mode}")  # the driver's own call: ~20 µs less
+
+
+class Transaction(Protocol):
+    """What the statement-level write helpers need of a transaction: its connection. An ORM `Session`
+    is one; so is `PlainTransaction`."""
+
+    def connection(self) -> Connection: ...
+
+
+class PlainTransaction:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def connection(self) -> Connection:
+        return self._connection
 
 
 class Database:
@@ -106,6 +127,14 @@ class Database:
     def write(self) -> Iterator[Session]:
         with self._writer.begin() as session:
             yield session
+
+    @contextmanager
+    def write_plain(self) -> Iterator[Transaction]:
+        """A write transaction for code that only runs statements (`plain_rows`, `PlainInsert`, Core
+        statements on `.connection()`), never ORM objects: the Session's own bookkeeping costs
+        ~30 µs a transaction (58 against 26 µs for an empty one), a twentieth of an issue request."""
+        with self.engine.begin() as connection:
+            yield PlainTransaction(connection)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -151,7 +180,7 @@ _LOOKUP_SQL = (
 _PARAMETER = {"sqlite": "?", "postgresql": "%s"}  # each driver's DB-API parameter marker
 
 
-def plain_rows(session: Session, sql: str, params: tuple) -> list[tuple]:
+def plain_rows(session: Transaction, sql: str, params: tuple) -> list[tuple]:
     """Plain SQL on the session transaction's own DB-API connection, `{param}` marking each parameter:
     for the few hot-path statements whose values need no type conversion by SQLAlchemy. A Core
     statement costs ~40 µs of SQLAlchemy per call; this costs the driver's few."""
@@ -191,7 +220,7 @@ class PlainInsert:
             prepared = self._prepared[dialect.name] = (compiled.string, processors, order)
         return prepared
 
-    def __call__(self, session: Session, values: dict[str, Any]) -> int:
+    def __call__(self, session: Transaction, values: dict[str, Any]) -> int:
         connection = session.connection()
         dialect = connection.dialect
         sql, processors, order = self._prepare(dialect)
@@ -261,6 +290,7 @@ class FastReader:
         if self._sqlite:
             conn = sqlite3.connect(url.database or ":memory:", isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA busy_timeout=10000")
+            conn.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
             return conn
         import psycopg
 
@@ -284,7 +314,7 @@ class FastReader:
             row = self._connection().execute(self._sql, (public_id,)).fetchone()
         return None if row is None else self._credential(row)
 
-    def credential_in(self, session: Session, public_id: str) -> CredentialRow | None:
+    def credential_in(self, session: Transaction, public_id: str) -> CredentialRow | None:
         """The same read inside a write transaction (the session's connection), for writes that must
         decide on the row they change: a fraction of an ORM load's cost, and no identity map."""
         rows = plain_rows(session, _LOOKUP_SQL, (public_id,))

@@ -105,7 +105,7 @@ def regenerate_refresh_token(core: Core, value: str, user_id: int) -> Issued:
 
 def create_access_token(core: Core, refresh_value: str, user_id: int) -> Issued:
     now = core.clock.now()
-    with core.db.write() as session:
+    with core.db.write_plain() as session:  # statements only: the hot write path
         parent = find_owned(session, core, refresh_value, "refresh", user_id, reader=find_row)
         if status_of(parent, now) != ACTIVE:
             raise TokenInvalid()

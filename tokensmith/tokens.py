@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from tokensmith import audit, crypto
 from tokensmith.core import Core
-from tokensmith.db import CredentialRow, PlainInsert
+from tokensmith.db import CredentialRow, PlainInsert, Transaction
 from tokensmith.errors import TokenInvalid
 from tokensmith.models import Credential
 
@@ -68,7 +68,7 @@ def new_family() -> str:
 
 
 def mint(
-    session: Session,
+    session: Transaction,
     core: Core,
     *,
     kind: str,
@@ -118,7 +118,7 @@ def mint(
     return Issued(credential=CredentialRow(id=credential_id, owner=None, **values), value=token.value)
 
 
-def set_attributes(session: Session, credential_ids: list[int], attributes: dict[str, Any]) -> None:
+def set_attributes(session: Transaction, credential_ids: list[int], attributes: dict[str, Any]) -> None:
     connection = session.connection()
     for credential_id in credential_ids:
         connection.execute(_SET_ATTRIBUTES, {"credential_id": credential_id, "new_attributes": attributes})
@@ -146,7 +146,7 @@ def find(session: Session, core: Core, value: str, kind: str) -> Credential | No
     )
 
 
-def find_row(session: Session, core: Core, value: str, kind: str) -> CredentialRow | None:
+def find_row(session: Transaction, core: Core, value: str, kind: str) -> CredentialRow | None:
     """`_verified` inside the caller's transaction, read with the hot path's plain SQL: for writers
     that only read the row and change it through statements (`touch`, `claim_for_rotation`)."""
     return _verified(core, value, kind, lambda public_id: core.db.fast.credential_in(session, public_id))
@@ -202,7 +202,7 @@ def revoke_cascading(session: Session, now: datetime, reason: str, *conditions: 
 
 
 def find_owned(
-    session: Session, core: Core, value: str, kind: str, user_id: int, *, reader: Callable = find
+    session: Transaction, core: Core, value: str, kind: str, user_id: int, *, reader: Callable = find
 ) -> Any:
     """Like `find` (or the `reader` given, `find_row`), but a token of another owner is as unknown as
     a made-up one."""
@@ -231,14 +231,14 @@ def claim_for_rotation(session: Session, credential: Credential, now: datetime, 
     return won
 
 
-def touch_read(session: Session, credential: CredentialRow, now: datetime) -> None:
+def touch_read(session: Transaction, credential: CredentialRow, now: datetime) -> None:
     """`touch` a row read in this transaction, skipping the statement when the row shows a use within
     the resolution (the UPDATE's own condition would match nothing)."""
     if credential.last_used_at is None or credential.last_used_at <= now - LAST_USED_RESOLUTION:
         touch(session, credential.id, now)
 
 
-def touch(session: Session, credential_id: int, now: datetime) -> None:
+def touch(session: Transaction, credential_id: int, now: datetime) -> None:
     """Record use, at most once a minute per token, so the hot path rarely writes."""
     session.connection().execute(
         _TOUCH, {"credential_id": credential_id, "stale_before": now - LAST_USED_RESOLUTION, "now": now}

@@ -105,3 +105,22 @@ def test_a_pooled_connection_the_server_dropped_is_replaced_not_failed(core, ali
         admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
     with core.db.read() as session:
         assert session.execute(text("SELECT pg_backend_pid()")).scalar_one() != backend
+
+
+def test_a_plain_write_that_fails_leaves_nothing_behind(core):
+    event = {
+        "at": NOW,
+        "action": "plain.rollback",
+        "actor": None,
+        "target": None,
+        "client": None,
+        "detail": {},
+    }
+    with pytest.raises(RuntimeError), core.db.write_plain() as transaction:
+        PlainInsert(AuditEvent.__table__)(transaction, event)
+        raise RuntimeError("abandon the transaction")
+    with core.db.write_plain() as transaction:
+        PlainInsert(AuditEvent.__table__)(transaction, {**event, "action": "plain.commit"})
+    with core.db.read() as session:
+        actions = set(session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("plain.%"))))
+    assert actions == {"plain.commit"}
