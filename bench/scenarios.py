@@ -36,7 +36,11 @@ class App:
 
 
 APPS: dict[str, App] = {
-    TOKENSMITH: App(TOKENSMITH, "bench.apps.tokensmith_app:create", description="handlers.app:create_app"),
+    TOKENSMITH: App(
+        TOKENSMITH,
+        "bench.apps.tokensmith_app:create",
+        description="handlers.app:ready_to_serve(create_app())",
+    ),
     FLOOR: App(FLOOR, "bench.apps.floor:create", description="hand-written Starlette + DB-API"),
     FASTAPI: App(FASTAPI, "bench.apps.fastapi_twin:create", description="FastAPI + SQLAlchemy ORM"),
     SIMPLEJWT: App(
