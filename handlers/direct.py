@@ -71,7 +71,7 @@ class DirectRoutes:
     @classmethod
     def build(
         cls, connexion_app: t.Any, paths: dict[str, list[tuple[str, str, str]]], validate_responses: bool
-    ):
+    ) -> DirectRoutes:
         """`paths`: base path → [(method, path, operationId)] of the operations to consider."""
         middleware = connexion_app.middleware
         if middleware.middleware_stack is None:
