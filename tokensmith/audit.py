@@ -12,8 +12,8 @@ from tokensmith.db import PlainInsert, Transaction
 from tokensmith.models import AuditEvent
 from tokensmith.text import storable
 
-# A Core insert on the session's connection: written at once, in the caller's transaction, without
-# the ORM unit of work (most writes audit, so this is on every issue path).
+# Written at once, in the caller's transaction, by a plain insert (`db.PlainInsert`), without the ORM
+# unit of work: most writes audit, so this is on every issue path.
 _INSERT_EVENT = PlainInsert(AuditEvent.__table__)
 
 

@@ -230,9 +230,7 @@ class PlainInsert:
         cursor = connection.connection.cursor()
         try:
             cursor.execute(sql, [params[name] for name in order] if order is not None else params)
-            return (
-                cursor.lastrowid if order is not None and dialect.name == "sqlite" else cursor.fetchone()[0]
-            )
+            return cursor.lastrowid if dialect.name == "sqlite" else cursor.fetchone()[0]
         finally:
             cursor.close()
 
