@@ -40,7 +40,7 @@ BODIES: list[dict[str, Any]] = [
 
 
 @pytest.fixture(params=[False, True], ids=["responses-unchecked", "responses-validated"])
-def pair(request, settings, clock, tmp_path) -> Iterator[tuple[TestClient, TestClient, TokensmithApp]]:
+def pair(request, settings, clock) -> Iterator[tuple[TestClient, TestClient, TokensmithApp]]:
     chosen = dataclasses.replace(settings, validate_responses=request.param)
     fast = create_app(chosen, clock=clock, migrate=False)
     chain = create_app(chosen, clock=clock, core=fast.core, migrate=False, direct_dispatch=False)

@@ -281,7 +281,7 @@ class FastReader:
         self._engine = engine
         self._local = threading.local()
         self._sqlite = engine.dialect.name == "sqlite"
-        self._sql = _LOOKUP_SQL.format(param="?" if self._sqlite else "%s")
+        self._sql = _LOOKUP_SQL.format(param=_PARAMETER[engine.dialect.name])
 
     def _connect(self) -> Any:
         url = self._engine.url
