@@ -1,29 +1,13 @@
 """Concurrency: two requests racing to rotate the same token can never both succeed."""
 
-import threading
-
+from tests import racing
 from tests.integration.helpers import access_token, refresh_token
 from tokensmith import refresh_tokens, tokens
 from tokensmith.errors import TokenInvalid
 
 
-def race(n, fn):
-    barrier = threading.Barrier(n)
-    results: list = []
-
-    def run():
-        barrier.wait()
-        try:
-            results.append(fn())
-        except TokenInvalid as exc:
-            results.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+def race(n: int, fn) -> list:
+    return racing.race(n, fn, TokenInvalid)
 
 
 def test_racing_regenerations_of_one_refresh_token_yield_exactly_one_new_token(client, core, alice):

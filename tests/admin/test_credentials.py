@@ -58,8 +58,9 @@ def test_inventory_pages_newest_first(client, alice):
     headers = headers_for(client, "alice")
     ids, cursor, pages = [], "", 0
     while cursor is not None:
-        page = client.get(f"/api/v1/credentials?limit=3{'&cursor=' + cursor if cursor else ''}",
-                          headers=headers).json()
+        page = client.get(
+            f"/api/v1/credentials?limit=3{'&cursor=' + cursor if cursor else ''}", headers=headers
+        ).json()
         ids += [c["public_id"] for c in page["items"]]
         cursor, pages = page["next_cursor"], pages + 1
     assert pages == 3 and len(ids) == len(set(ids)) == 7

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 from sqlalchemy import select
 
+from tests import racing
 from tests.commandcenter.helpers import BASE, bearer, created, listed, renew, session, who_am_i
 from tokensmith import scoped_tokens
 from tokensmith.models import AuditEvent
@@ -157,22 +156,7 @@ def test_renew_answers_on_the_lower_case_path(client, alice):
 
 
 def race(n: int, fn) -> list:
-    barrier = threading.Barrier(n)
-    results: list = []
-
-    def run() -> None:
-        barrier.wait()
-        try:
-            results.append(fn())
-        except scoped_tokens.RenewRefused as exc:
-            results.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+    return racing.race(n, fn, scoped_tokens.RenewRefused)
 
 
 def test_racing_renewals_of_one_pair_yield_exactly_one_working_pair(client, core, alice):
