@@ -6,27 +6,15 @@ from typing import Any
 
 from handlers import admin_wire as wire
 from handlers.context import client_address, core, off_loop
-from handlers.security import authenticate_presented, enforce_endpoints
-from tokensmith import audit, inventory, runtime, tenants, users
+from handlers.security import authorize_forwarded
+from tokensmith import accounts, audit, inventory, policy, runtime, tenants
 from tokensmith.auth import Principal
-from tokensmith.errors import Forbidden, NotFound, TokenInvalid
 
 Reply = tuple[Any, int, dict[str, str]]
 
 
 def _caller(token_info: dict[str, Any]) -> Principal:
     return token_info["principal"]
-
-
-def _admin(token_info: dict[str, Any]) -> Principal:
-    principal = _caller(token_info)
-    if not principal.is_admin:
-        raise Forbidden("This operation needs the admin role.")
-    return principal
-
-
-def _actor(principal: Principal) -> str | None:
-    return audit.user_actor(principal.user_id)
 
 
 async def whoami(token_info: dict[str, Any]) -> Reply:
@@ -37,16 +25,15 @@ async def whoami(token_info: dict[str, Any]) -> Reply:
 
 
 async def list_users(token_info: dict[str, Any], limit: int = 50, cursor: str | None = None) -> Reply:
-    _admin(token_info)
-    found = users.list_page(core(), limit, cursor)
+    found = accounts.list_page(core(), _caller(token_info), limit, cursor)
     return wire.ok(wire.page([wire.user(u) for u in found.items], found.next_cursor))
 
 
 async def create_user(token_info: dict[str, Any], body: dict[str, Any]) -> Reply:
-    principal = _admin(token_info)
     created = await off_loop(
-        users.create_user,
+        accounts.create,
         core(),
+        _caller(token_info),
         body["username"],
         body.get("password"),
         role=body.get("role", "user"),
@@ -54,32 +41,23 @@ async def create_user(token_info: dict[str, Any], body: dict[str, Any]) -> Reply
         email=body.get("email"),
         first_name=body.get("first_name"),
         last_name=body.get("last_name"),
-        actor=_actor(principal),
     )
     return wire.ok(wire.user(created), 201)
 
 
 async def get_user(token_info: dict[str, Any], user_id: int) -> Reply:
-    principal = _caller(token_info)
-    if not (principal.is_admin or principal.user_id == user_id):
-        raise Forbidden("Only an admin may look at another user.")
-    found = users.get_user(core(), user_id)
-    if found is None:
-        raise NotFound("No such user.")
-    return wire.ok(wire.user(found))
+    return wire.ok(wire.user(accounts.get(core(), _caller(token_info), user_id)))
 
 
 async def update_user(token_info: dict[str, Any], user_id: int, body: dict[str, Any]) -> Reply:
-    principal = _admin(token_info)
-    updated = users.update_user(
-        core(), user_id, disabled=body.get("disabled"), role=body.get("role"), actor=_actor(principal)
+    updated = accounts.update(
+        core(), _caller(token_info), user_id, disabled=body.get("disabled"), role=body.get("role")
     )
     return wire.ok(wire.user(updated))
 
 
 async def reset_password(token_info: dict[str, Any], user_id: int, body: dict[str, Any]) -> Reply:
-    principal = _admin(token_info)
-    await off_loop(users.reset_password, core(), user_id, body["password"], actor=_actor(principal))
+    await off_loop(accounts.reset_password, core(), _caller(token_info), user_id, body["password"])
     return wire.ok({"detail": "Password changed."})
 
 
@@ -91,19 +69,18 @@ async def revoke_user_credentials(token_info: dict[str, Any], user_id: int) -> R
 
 
 async def list_tenants(token_info: dict[str, Any], limit: int = 50, cursor: str | None = None) -> Reply:
-    _admin(token_info)
-    found = tenants.tenant_page(core(), limit, cursor)
+    found = tenants.tenant_page(core(), _caller(token_info), limit, cursor)
     return wire.ok(wire.page([wire.tenant(t) for t in found.items], found.next_cursor))
 
 
 async def get_tenant(token_info: dict[str, Any], tenant_id: str) -> Reply:
-    _admin(token_info)
-    return wire.ok(wire.tenant(tenants.find_tenant(core(), tenant_id)))
+    return wire.ok(wire.tenant(tenants.find_tenant(core(), _caller(token_info), tenant_id)))
 
 
 async def update_tenant(token_info: dict[str, Any], tenant_id: str, body: dict[str, Any]) -> Reply:
-    principal = _admin(token_info)
-    return wire.ok(wire.tenant(tenants.set_disabled(core(), tenant_id, body["disabled"], _actor(principal))))
+    return wire.ok(
+        wire.tenant(tenants.set_disabled(core(), _caller(token_info), tenant_id, body["disabled"]))
+    )
 
 
 async def revoke_tenant_credentials(token_info: dict[str, Any], tenant_id: str) -> Reply:
@@ -114,22 +91,19 @@ async def revoke_tenant_credentials(token_info: dict[str, Any], tenant_id: str) 
 
 
 async def list_settings(token_info: dict[str, Any]) -> Reply:
-    _admin(token_info)
     with core().db.read() as session:
         values = runtime.all_values(session)
     return wire.ok({"items": [wire.setting(key, value) for key, value in values.items()]})
 
 
 async def get_setting(token_info: dict[str, Any], key: str) -> Reply:
-    _admin(token_info)
     spec = runtime.spec_for(key)
     with core().db.read() as session:
         return wire.ok(wire.setting(spec.key, runtime.get_value(session, spec.key)))
 
 
 async def change_settings(token_info: dict[str, Any], body: dict[str, Any]) -> Reply:
-    principal = _admin(token_info)
-    runtime.change_many(core(), body, actor=_actor(principal))
+    runtime.change_many(core(), body, actor=policy.actor_of(_caller(token_info)))
     return await list_settings(token_info)
 
 
@@ -191,10 +165,9 @@ async def oauth_revoke(token_info: dict[str, Any], body: dict[str, Any]) -> Repl
 async def list_audit(
     token_info: dict[str, Any], limit: int = 50, cursor: str | None = None, **filters: Any
 ) -> Reply:
-    viewer = _caller(token_info)
     found = audit.list_events(
         core(),
-        viewer_actor=None if viewer.is_admin else _actor(viewer),
+        visible=policy.audit_condition(_caller(token_info)),
         actor=filters.get("actor"),
         action=filters.get("action"),
         target=filters.get("target"),
@@ -212,11 +185,7 @@ async def list_audit(
 async def authorize(**_params: Any) -> Reply:
     from connexion import request
 
-    principal = authenticate_presented(request.headers)
-    if principal is None:
-        raise TokenInvalid("No token, or a token that is unknown, expired or revoked.")
-    original = request.headers.get("X-Forwarded-Uri") or request.headers.get("X-Original-URI") or "/"
-    enforce_endpoints(principal, original.split("?", 1)[0])
+    principal = authorize_forwarded(request.headers)
     body, headers = wire.decision(principal, inventory.tenant_external_id(core(), principal.tenant_id))
     return body, 200, headers
 

@@ -23,7 +23,7 @@ from connexion.options import SwaggerUIOptions
 from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive, Scope, Send
 
-from handlers import context, direct, errors, fastpath, observability, routes
+from handlers import access, context, direct, errors, fastpath, observability, routes
 from handlers.direct import DirectRoutes
 from handlers.routes import DIALECTS
 from handlers.validation import VALIDATORS, URIParser
@@ -68,6 +68,7 @@ def create_app(
 ) -> TokensmithApp:
     """`direct_dispatch=False` sends every request through Connexion's whole middleware chain (the
     tests compare the two; see `handlers.direct`)."""
+    access.check_declarations()  # no operation is served whose callers are not declared
     settings = settings or Settings.from_env()
     core = core or Core.open(settings, clock)
     if migrate:
@@ -184,6 +185,7 @@ class TokensmithApp:
             path = _collapse_slashes(path)
             scope = dict(scope, path=path, raw_path=path.encode())
         context._core.set(self.core)
+        context._settings.set(self.settings)
         context._client.set(self._client(scope))
 
         lowered = path.lower()

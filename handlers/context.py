@@ -12,9 +12,11 @@ from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
+from tokensmith.config import Settings
 from tokensmith.core import Core
 
 _core: ContextVar[Core] = ContextVar("tokensmith_core")
+_settings: ContextVar[Settings] = ContextVar("tokensmith_settings")
 _client: ContextVar[str | None] = ContextVar("tokensmith_client", default=None)
 _metrics: ContextVar[Any] = ContextVar("tokensmith_metrics")
 
@@ -23,6 +25,10 @@ T = TypeVar("T")
 
 def core() -> Core:
     return _core.get()
+
+
+def settings() -> Settings:
+    return _settings.get()
 
 
 def client_address() -> str | None:

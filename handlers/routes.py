@@ -14,6 +14,7 @@ from handlers import admin_wire
 from handlers.commandcenter import wire as commandcenter_wire
 from handlers.gateway import wire as gateway_wire
 from handlers.integration import wire as integration_wire
+from tokensmith import paths
 
 # (spec file stem in openapi/, base path, wire module owning the error format under that base path)
 DIALECTS: list[tuple[str, str, Any]] = [
@@ -43,10 +44,18 @@ def wire_for(path: str) -> Any:
     return row[2] if row else FALLBACK_WIRE
 
 
-def relative(path: str) -> str:
-    """`path` without its dialect's base path: what a CUSTOM token's `apiEndpoints` are written against."""
-    row = owner(path)
-    return path[len(row[1]) :] or "/" if row else path
+def scope_candidates(path: str, dialect: str) -> tuple[str, ...]:
+    """The spellings of a request path an endpoint scope is matched against: the path itself and, when
+    it lies under the base path of the credential's own dialect, the path relative to that base (what a
+    CUSTOM token's `apiEndpoints` are written against: `/V4/AccessToken`). Relative matching stops at
+    the credential's own dialect, so `/users` on a commandcenter token never reaches `/api/v1/users`."""
+    normal = paths.normalise(path)
+    if normal is None:
+        return ()
+    base = next((row[1].lower() for row in DIALECTS if row[0] == dialect and row[1]), None)
+    if base and normal.startswith(base + "/"):
+        return (normal, normal[len(base) :])
+    return (normal,)
 
 
 OPENAPI_DIR = Path(__file__).resolve().parent.parent / "openapi"

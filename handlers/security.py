@@ -8,28 +8,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers import observability, routes
-from handlers.context import client_address, core
+from handlers import access, observability, routes
+from handlers.context import client_address, core, settings
 from handlers.gateway import wire as gateway_wire
-from tokensmith import crypto, networks, sessions, tenants
+from tokensmith import crypto, policy, sessions, tenants
 from tokensmith.auth import Principal, authenticate_token
-from tokensmith.errors import Forbidden, TokenInvalid
+from tokensmith.errors import InvalidValue, TokenInvalid
 
 
-def enforce_endpoints(principal: Principal, path: str) -> None:
-    """A token limited to certain API endpoints (a commandcenter CUSTOM token) is refused, in every
-    dialect, on a path none of them covers. Endpoints match the full path or the path relative to its
-    dialect's base path, case-insensitively, by prefix."""
-    if not principal.covers((path, routes.relative(path))):
-        raise Forbidden("This token is not allowed to call this API endpoint.")
-    # A token limited to client addresses (commandcenter `allowedIPs`) is likewise refused everywhere else.
-    if not networks.allows(principal.attributes.get("allowed_ips"), client_address()):
-        raise Forbidden("This token may not be used from this address.")
+def enforce(principal: Principal, request: Any) -> None:
+    """Everything decided about an authenticated request before its handler runs, in every dialect:
+    the operation's declaration admits this kind of caller, and the credential's restrictions (endpoint
+    scope, address list) allow this path from this address. `tokensmith.policy` decides both."""
+    routing = request.scope.get("extensions", {}).get("connexion_routing", {})
+    declaration = access.declaration_for(routing.get("api_base_path", ""), routing.get("operation_id", ""))
+    policy.require(declaration, principal)
+    policy.check_restrictions(
+        principal, routes.scope_candidates(request.url.path, principal.dialect), client_address()
+    )
 
 
 def token_info(principal: Principal, request: Any) -> dict[str, Any]:
     observability.note_token(principal.public_id)
-    enforce_endpoints(principal, request.url.path)
+    enforce(principal, request)
     return {"sub": principal.username, "principal": principal}
 
 
@@ -81,6 +82,26 @@ def presented_tokens(headers: Any) -> list[str]:
     if headers.get("itas-api-access-key"):
         found.append(headers["itas-api-access-key"].strip())
     return found
+
+
+def forwarded_uri(headers: Any) -> str:
+    """The original request's path, from the one header the proxy is configured to set
+    (`TOKENSMITH_FORWARD_AUTH_URI_HEADER`), never from whichever of several a client may have added.
+    Sent twice, it is refused: a proxy that overwrites the header sends it once."""
+    values = headers.getlist(settings().forward_auth_uri_header)
+    if len(values) > 1:
+        raise InvalidValue("uri", "The original URI header was sent more than once.")
+    return (values[0] if values else "/").split("?", 1)[0]
+
+
+def authorize_forwarded(headers: Any) -> Principal:
+    """Forward auth's question: does the presented credential reach the original URI from this client?"""
+    principal = authenticate_presented(headers)
+    if principal is None:
+        raise TokenInvalid("No token, or a token that is unknown, expired or revoked.")
+    candidates = routes.scope_candidates(forwarded_uri(headers), principal.dialect)
+    policy.check_restrictions(principal, candidates, client_address())
+    return principal
 
 
 def authenticate_presented(headers: Any) -> Principal | None:

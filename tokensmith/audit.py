@@ -45,7 +45,7 @@ def user_actor(user_id: int | None) -> str | None:
 def list_events(
     core: Any,
     *,
-    viewer_actor: str | None,
+    visible: Any,
     actor: str | None = None,
     action: str | None = None,
     target: str | None = None,
@@ -54,12 +54,11 @@ def list_events(
     limit: int = 50,
     cursor: str | None = None,
 ) -> paging.Page[AuditEvent]:
-    """Newest first. `viewer_actor` set (a non-admin) limits the log to what that actor did."""
+    """Newest first, among the events `visible` (a condition from `policy.audit_condition`) admits."""
     if not all(storable(v) for v in (actor, action, target)):
         return paging.Page(items=[], next_cursor=None)
-    query = select(AuditEvent)
+    query = select(AuditEvent).where(visible)
     conditions = [
-        (viewer_actor, lambda v: AuditEvent.actor == v),
         (actor, lambda v: AuditEvent.actor == v),
         (action, lambda v: AuditEvent.action == v),
         (target, lambda v: AuditEvent.target == v),

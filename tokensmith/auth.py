@@ -7,7 +7,6 @@ every worker and instance.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from tokensmith import crypto, stats
@@ -19,6 +18,10 @@ from tokensmith.tokens import ACTIVE, LAST_USED_RESOLUTION, status_of, touch
 
 @dataclass(frozen=True, slots=True)
 class Principal:
+    """Who a request speaks for. What it may do is `tokensmith.policy`'s to decide, from `role`
+    (a user's role, or `tenant`), `user_id` / `tenant_id`, `kind` (the credential's: a `session` is a
+    login) and the restrictions the credential carries (`endpoints`, `attributes["allowed_ips"]`)."""
+
     credential_id: int
     public_id: str
     kind: str
@@ -29,17 +32,6 @@ class Principal:
     tenant_id: int | None
     endpoints: tuple[str, ...] = field(default=())
     attributes: dict = field(default_factory=dict)
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role in ("admin", "superadmin")
-
-    def covers(self, paths: Iterable[str]) -> bool:
-        """A token limited to API endpoints (a CUSTOM token) reaches only paths under one of them."""
-        if not self.endpoints:
-            return True
-        prefixes = [endpoint.lower() for endpoint in self.endpoints]
-        return any(path.lower().startswith(prefix) for path in paths for prefix in prefixes)
 
 
 def authenticate_token(core: Core, value: str, kinds: tuple[str, ...] = ("access",)) -> Principal:

@@ -26,6 +26,7 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     validate_responses: bool = False
     trust_forwarded_for: bool = False
+    forward_auth_uri_header: str = "X-Forwarded-Uri"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -45,6 +46,7 @@ class Settings:
             max_body_bytes=int(env.get("TOKENSMITH_MAX_BODY_BYTES", str(1024 * 1024))),
             validate_responses=_truthy(env.get("TOKENSMITH_VALIDATE_RESPONSES", "")),
             trust_forwarded_for=_truthy(env.get("TOKENSMITH_TRUST_FORWARDED_FOR", "")),
+            forward_auth_uri_header=env.get("TOKENSMITH_FORWARD_AUTH_URI_HEADER", "X-Forwarded-Uri").strip(),
         )
 
 

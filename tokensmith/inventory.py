@@ -1,5 +1,6 @@
 """The token inventory for operators and owners: list, look up, revoke (cascading), introspect, and the
-leaked-token report. Admins see everything; anyone else sees only what they own."""
+leaked-token report. What a caller sees and may revoke is `policy.credentials_condition`'s answer, in
+every query here: a look-up by id hides exactly what a listing leaves out."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from typing import Any
 from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session, aliased
 
-from tokensmith import audit, paging, tenants, throttle, tokens
+from tokensmith import audit, paging, policy, tenants, throttle, tokens
 from tokensmith.auth import Principal
 from tokensmith.core import Core
-from tokensmith.errors import Forbidden, InvalidValue, NotFound
+from tokensmith.errors import InvalidValue, NotFound
 from tokensmith.models import Credential, Tenant, User
 from tokensmith.text import storable
 
@@ -63,9 +64,7 @@ def _base_query() -> Select:
 
 def _visible(query: Select, viewer: Principal) -> Select:
     """Owner isolation: the one rule every inventory query goes through."""
-    if viewer.is_admin:
-        return query
-    return query.where(Credential.user_id == viewer.user_id)
+    return query.where(policy.credentials_condition(viewer))
 
 
 def _status_condition(status: str, now: datetime) -> Any:
@@ -129,20 +128,20 @@ def get_credential(core: Core, viewer: Principal, public_id: str) -> CredentialV
     return CredentialView(*row)
 
 
-def _actor(viewer: Principal | None) -> str | None:
-    return audit.user_actor(viewer.user_id) if viewer else "anonymous"
-
-
 def revoke_credential(core: Core, viewer: Principal, public_id: str) -> int:
     if not storable(public_id):
         raise NotFound("No such credential.")
     now = core.clock.now()
     with core.db.write() as session:
-        target = session.scalar(select(Credential).where(Credential.public_id == public_id))
-        if target is None or not (viewer.is_admin or target.user_id == viewer.user_id):
+        target = session.scalar(
+            select(Credential).where(Credential.public_id == public_id, policy.credentials_condition(viewer))
+        )
+        if target is None:
             raise NotFound("No such credential.")
         count = tokens.revoke_cascading(session, now, "revoked by request", Credential.id == target.id)
-        audit.record(session, now, "credential.revoke", actor=_actor(viewer), target=public_id, count=count)
+        audit.record(
+            session, now, "credential.revoke", actor=policy.actor_of(viewer), target=public_id, count=count
+        )
         return count
 
 
@@ -151,29 +150,34 @@ def revoke_family(core: Core, viewer: Principal, family: str) -> int:
         raise NotFound("No such family.")
     now = core.clock.now()
     with core.db.write() as session:
-        owners = set(session.scalars(select(Credential.user_id).where(Credential.family == family)))
-        if not owners or not (viewer.is_admin or owners == {viewer.user_id}):
+        members = select(Credential.id).where(Credential.family == family)
+        hidden = members.where(~policy.credentials_condition(viewer))
+        if session.scalar(members.limit(1)) is None or session.scalar(hidden.limit(1)) is not None:
             raise NotFound("No such family.")
         count = tokens.revoke_cascading(session, now, "family revoked", Credential.family == family)
         audit.record(
-            session, now, "family.revoke", actor=_actor(viewer), target=f"family:{family}", count=count
+            session,
+            now,
+            "family.revoke",
+            actor=policy.actor_of(viewer),
+            target=f"family:{family}",
+            count=count,
         )
         return count
 
 
 def revoke_owner(core: Core, viewer: Principal, user_id: int) -> int:
-    if not (viewer.is_admin or viewer.user_id == user_id):
-        raise Forbidden("Only an admin may revoke another user's tokens.")
     now = core.clock.now()
     with core.db.write() as session:
-        if session.get(User, user_id) is None:
+        owner = session.get(User, user_id)
+        if owner is None or not policy.administers(viewer, owner):
             raise NotFound("No such user.")
         count = tokens.revoke_cascading(session, now, "owner's tokens revoked", Credential.user_id == user_id)
         audit.record(
             session,
             now,
             "user.revoke_credentials",
-            actor=_actor(viewer),
+            actor=policy.actor_of(viewer),
             target=f"user:{user_id}",
             count=count,
         )
@@ -181,8 +185,7 @@ def revoke_owner(core: Core, viewer: Principal, user_id: int) -> int:
 
 
 def revoke_tenant(core: Core, viewer: Principal, tenant_external_id: str) -> int:
-    if not viewer.is_admin:
-        raise Forbidden("Only an admin may revoke a tenant's tokens.")
+    policy.require_tenant_administration(viewer)
     now = core.clock.now()
     tenant_external_id = tenants.parse_external_id(tenant_external_id)
     with core.db.write() as session:
@@ -196,7 +199,7 @@ def revoke_tenant(core: Core, viewer: Principal, tenant_external_id: str) -> int
             session,
             now,
             "tenant.revoke_credentials",
-            actor=_actor(viewer),
+            actor=policy.actor_of(viewer),
             target=f"tenant:{tenant_external_id}",
             count=count,
         )
@@ -205,9 +208,10 @@ def revoke_tenant(core: Core, viewer: Principal, tenant_external_id: str) -> int
 
 def _resolve_visible(session: Session, core: Core, viewer: Principal, value: str) -> Credential | None:
     credential = tokens.find_any(session, core, value)
-    if credential is None or not (viewer.is_admin or credential.user_id == viewer.user_id):
+    if credential is None:
         return None
-    return credential
+    owner = session.get(User, credential.user_id) if credential.user_id is not None else None
+    return credential if policy.sees_credential(viewer, credential, owner) else None
 
 
 def introspect(core: Core, viewer: Principal, value: str) -> CredentialView | None:
@@ -237,7 +241,7 @@ def revoke_presented(core: Core, viewer: Principal, value: str) -> None:
             session,
             now,
             "credential.revoke",
-            actor=_actor(viewer),
+            actor=policy.actor_of(viewer),
             target=credential.public_id,
             count=count,
             via="oauth2",

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from tokensmith import audit, jwt_tokens, listing, paging, tokens, users
+from tokensmith import audit, jwt_tokens, listing, paging, policy, tokens, users
 from tokensmith.auth import Principal
 from tokensmith.core import Core
 from tokensmith.errors import Conflict, Forbidden, InvalidValue, LoginFailed, NotFound, TokenInvalid
@@ -212,10 +212,12 @@ def list_tenants(core: Core, query: listing.Listing) -> list[Tenant]:
         return list(session.scalars(statement))
 
 
-def find_tenant(core: Core, external_id: str) -> Tenant:
+def find_tenant(core: Core, viewer: Principal, external_id: str) -> Tenant:
     key = parse_external_id(external_id)
     with core.db.read() as session:
-        tenant = session.scalar(select(Tenant).where(Tenant.external_id == key))
+        tenant = session.scalar(
+            select(Tenant).where(Tenant.external_id == key, policy.tenants_condition(viewer))
+        )
     if tenant is None:
         raise NotFound("No tenant has this external id.")
     return tenant
@@ -267,10 +269,12 @@ def authenticate_tenant(core: Core, value: str, fmt: jwt_tokens.JwtFormat) -> Pr
     return principal
 
 
-def tenant_page(core: Core, limit: int, cursor: str | None) -> paging.Page[Tenant]:
-    """Operators' listing of tenants, newest first (never a token)."""
+def tenant_page(core: Core, viewer: Principal, limit: int, cursor: str | None) -> paging.Page[Tenant]:
+    """Operators' listing of the tenants `viewer` may see, newest first (never a token)."""
     below = paging.decode(cursor)
-    statement = select(Tenant).order_by(Tenant.id.desc()).limit(limit + 1)
+    statement = (
+        select(Tenant).where(policy.tenants_condition(viewer)).order_by(Tenant.id.desc()).limit(limit + 1)
+    )
     if below is not None:
         statement = statement.where(Tenant.id < below)
     with core.db.read() as session:
@@ -278,9 +282,11 @@ def tenant_page(core: Core, limit: int, cursor: str | None) -> paging.Page[Tenan
     return paging.page(rows, limit, lambda tenant: tenant.id)
 
 
-def set_disabled(core: Core, external_id: str, disabled: bool, actor: str | None) -> Tenant:
+def set_disabled(core: Core, viewer: Principal, external_id: str, disabled: bool) -> Tenant:
     """Disabling a tenant revokes its access token and every token of its users, at once; enabling it
     again brings none of them back (regenerate the tenant token)."""
+    policy.require_tenant_administration(viewer)
+    actor = policy.actor_of(viewer)
     key = parse_external_id(external_id)
     now = core.clock.now()
     with core.db.write() as session:

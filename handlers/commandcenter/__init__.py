@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.commandcenter import endpoints, wire
+from handlers.commandcenter import wire
 from handlers.context import client_address, core, off_loop
 from tokensmith import directory, scoped_tokens, sessions
 from tokensmith.auth import Principal
@@ -68,7 +68,6 @@ async def create_access_token(body: dict[str, Any], token_info: dict[str, Any]) 
         _principal(token_info),
         wire.changes(body),
         dialect=wire.DIALECT,
-        endpoint_exists=endpoints.served,
         owner_id=body.get("userId"),
     )
     return wire.created(pair), 200
@@ -93,7 +92,6 @@ async def update_access_token(
         accessTokenId,
         wire.changes(body),
         dialect=wire.DIALECT,
-        endpoint_exists=endpoints.served,
     )
     return wire.updated(entry), 200
 

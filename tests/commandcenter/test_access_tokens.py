@@ -118,13 +118,25 @@ def test_a_time_in_the_past_is_refused(client, clock, alice):
     assert response.json()["errorMessage"] == "tokenExpiryTimestamp: Must be in the future."
 
 
-def test_an_endpoint_tokensmith_does_not_serve_is_refused_naming_it(client, alice):
-    response = create(client, session(client), tokenType=3, apiEndpoints=["/WhoAmI", "/client"])
-    assert response.status_code == 400
-    assert (
-        response.json()["errorMessage"]
-        == "apiEndpoints: '/client' matches no API endpoint this server serves."
-    )
+def test_an_endpoint_covering_every_path_is_refused_naming_the_field(client, alice):
+    for everything in ("/", "//", "/./", " "):
+        response = create(client, session(client), tokenType=3, apiEndpoints=["/WhoAmI", everything])
+        assert response.status_code == 400, everything
+        assert response.json()["errorMessage"].startswith("apiEndpoints: "), everything
+
+
+def test_the_sdks_documented_custom_example_creates_is_enforced_and_edits(client, alice):
+    """cvpysdk's own example names `/client`, which tokensmith does not serve: an entry is a path."""
+    headers = session(client)
+    info = created(client, headers, tokenType=3, apiEndpoints=["/client", "/v4/servergroup"])
+    assert listed(client, headers)[0]["apiEndpoints"] == ["/client", "/v4/servergroup"]
+    token = bearer(info["accessToken"])
+    assert who_am_i(client, token).status_code == 403
+    assert client.get(f"{BASE}/V4/AccessToken", headers=token).status_code == 403
+    edited = edit(client, headers, info["accessTokenId"], tokenType=3, apiEndpoints=["/client", "/WhoAmI"])
+    assert edited.status_code == 200
+    assert listed(client, headers)[0]["apiEndpoints"] == ["/client", "/WhoAmI"]
+    assert who_am_i(client, token).status_code == 200
 
 
 def test_an_access_token_cannot_create_edit_or_delete_tokens(client, alice):
@@ -329,11 +341,11 @@ def test_edit_to_custom_without_endpoints_is_400(client, alice):
     assert response.status_code == 400 and response.json()["errorMessage"].startswith("apiEndpoints: ")
 
 
-def test_edit_refuses_an_unserved_endpoint(client, alice):
+def test_edit_refuses_an_endpoint_with_dot_segments(client, alice):
     headers = session(client)
     info = created(client, headers, tokenType=3, apiEndpoints=["/WhoAmI"])
-    response = edit(client, headers, info["accessTokenId"], tokenType=3, apiEndpoints=["/plan"])
-    assert response.status_code == 400 and "'/plan'" in response.json()["errorMessage"]
+    response = edit(client, headers, info["accessTokenId"], tokenType=3, apiEndpoints=["/plan/../V4"])
+    assert response.status_code == 400 and response.json()["errorMessage"].startswith("apiEndpoints: ")
 
 
 def test_a_renewable_token_cannot_become_a_fixed_one(client, alice):

@@ -102,7 +102,7 @@ def test_the_sdk_reports_a_field_error_from_the_server(commcell):
 
     user = commcell.users.get("alice")
     with pytest.raises(SDKException, match="apiEndpoints"):
-        user.create_access_token("bad", token_type=3, api_endpoints=["/client"])
+        user.create_access_token("bad", token_type=3, api_endpoints=["/"])
 
 
 def test_the_sdk_can_use_an_access_token_as_its_authtoken(commcell, server):
