@@ -67,7 +67,7 @@ def authenticate_for_refresh(core: Core, username: str, password: str, client: s
 
 
 def validate_refresh_token(core: Core, value: str, user_id: int) -> CredentialRow:
-    return lookup_owned(core, value, "refresh", user_id)
+    return lookup_owned(core, value, "refresh", user_id, dialect=INTEGRATION)
 
 
 def regenerate_refresh_token(core: Core, value: str, user_id: int) -> Issued:
@@ -76,7 +76,7 @@ def regenerate_refresh_token(core: Core, value: str, user_id: int) -> Issued:
     EXPIRED); a revoked one is refused, and of two racing calls exactly one wins."""
     now = core.clock.now()
     with core.db.write() as session:
-        old = find_owned(session, core, value, "refresh", user_id)
+        old = find_owned(session, core, value, "refresh", user_id, dialect=INTEGRATION)
         if not claim_for_rotation(session, old, now, "regenerated"):
             raise TokenInvalid()
         revoke_where(session, now, "parent regenerated", Credential.parent_id == old.id)
@@ -89,8 +89,8 @@ def regenerate_refresh_token(core: Core, value: str, user_id: int) -> Issued:
             now=now,
             user_id=user_id,
             name=old.name,
-            family=old.family,
             lifespan=timedelta(days=days),
+            derived_from=old,
         )
         audit.record(
             session,
@@ -106,7 +106,9 @@ def regenerate_refresh_token(core: Core, value: str, user_id: int) -> Issued:
 def create_access_token(core: Core, refresh_value: str, user_id: int) -> Issued:
     now = core.clock.now()
     with core.db.write_plain() as session:  # statements only: the hot write path
-        parent = find_owned(session, core, refresh_value, "refresh", user_id, reader=find_row)
+        parent = find_owned(
+            session, core, refresh_value, "refresh", user_id, dialect=INTEGRATION, reader=find_row
+        )
         if status_of(parent, now) != ACTIVE:
             raise TokenInvalid()
         hours = runtime.get_value(session, ".authentication.token.access_token_lifespan")
@@ -118,21 +120,21 @@ def create_access_token(core: Core, refresh_value: str, user_id: int) -> Issued:
             dialect=INTEGRATION,
             now=now,
             user_id=user_id,
-            family=parent.family,
             parent_id=parent.id,
             lifespan=timedelta(hours=hours),
+            derived_from=parent,
         )
 
 
 def validate_access_token(core: Core, value: str, user_id: int) -> CredentialRow:
-    return lookup_owned(core, value, "access", user_id)
+    return lookup_owned(core, value, "access", user_id, dialect=INTEGRATION)
 
 
 def revoke_access_tokens(core: Core, refresh_value: str, user_id: int) -> tuple[Credential, int]:
     """Every live access token minted from this refresh token; the refresh token itself stays."""
     now = core.clock.now()
     with core.db.write() as session:
-        parent = find_owned(session, core, refresh_value, "refresh", user_id)
+        parent = find_owned(session, core, refresh_value, "refresh", user_id, dialect=INTEGRATION)
         count = revoke_where(
             session,
             now,

@@ -248,6 +248,7 @@ def update(
         current.attributes = attributes
         if refresh is not None:
             refresh.name = current.name
+            refresh.scopes = list(current.scopes or [])
             refresh.attributes = dict(attributes)
         session.flush()
         audit.record(
@@ -357,6 +358,7 @@ def renew(core: Core, access_value: str, refresh_value: str, *, dialect: str) ->
                 fixed_expiry=None,
                 endpoints=list(access.scopes or []),
                 attributes=attributes,
+                derived_from=access,
                 created_at=first.created_at if first is not None else access.created_at,
             )
             audit.record(
@@ -493,8 +495,10 @@ def _issue(
     endpoints: list[str],
     attributes: dict[str, Any],
     created_at: datetime,
+    derived_from: Credential | None = None,
 ) -> IssuedPair:
-    """Mint the credentials of one link of a chain (refresh + access, or a lone fixed access token)."""
+    """Mint the credentials of one link of a chain (refresh + access, or a lone fixed access token).
+    Both carry the entry's restrictions; a renewal's link inherits them from the pair it replaces."""
     refresh = None
     if token_type.renewable:
         assert renewable_until is not None
@@ -511,7 +515,9 @@ def _issue(
             family=family,
             lifespan=min(access_expiry + RENEW_WINDOW, renewable_until) - now,
             renewable_until=renewable_until,
+            scopes=endpoints,
             attributes=attributes,
+            derived_from=derived_from,
         )
         family = refresh.credential.family
     else:
@@ -531,6 +537,7 @@ def _issue(
         renewable_until=renewable_until,
         scopes=endpoints,
         attributes=attributes,
+        derived_from=derived_from,
     )
     entry = entry_id if entry_id is not None else access.credential.id
     linked = {**attributes, "entry": entry}

@@ -158,10 +158,10 @@ def renew(core: Core, value: str, device_id: str) -> Issued:
             dialect=old.dialect,
             now=now,
             user_id=old.user_id,
-            family=old.family,
             parent_id=old.id,
             lifespan=timedelta(minutes=minutes),
             attributes=dict(old.attributes or {}),
+            derived_from=old,
         )
         audit.record(
             session,

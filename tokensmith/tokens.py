@@ -83,8 +83,16 @@ def mint(
     renewable_until: datetime | None = None,
     scopes: list[Any] | None = None,
     attributes: dict[str, Any] | None = None,
+    derived_from: Any = None,
 ) -> Issued:
-    """Insert one credential row in the caller's transaction and return its one-time secret."""
+    """Insert one credential row in the caller's transaction and return its one-time secret.
+
+    `derived_from`: the credential this one is minted, renewed, regenerated or exchanged from. Its
+    family's restrictions (endpoint scope, address list) pass to the new credential whatever the
+    caller asks for, so nothing derived from a restricted credential is less restricted than it."""
+    if derived_from is not None:
+        family = family or derived_from.family
+        scopes, attributes = inherit_restrictions(derived_from, scopes, attributes)
     token = crypto.mint(kind, core.key)
     values: dict[str, Any] = {
         "public_id": token.public_id,
@@ -116,6 +124,23 @@ def mint(
         name=name,
     )
     return Issued(credential=CredentialRow(id=credential_id, owner=None, **values), value=token.value)
+
+
+RESTRICTING_ATTRIBUTES = ("allowed_ips",)
+
+
+def inherit_restrictions(
+    source: Any, scopes: list[Any] | None, attributes: dict[str, Any] | None
+) -> tuple[list[Any], dict[str, Any]]:
+    """(scopes, attributes) for a credential derived from `source`: its own where given, but the
+    source's restrictions always win."""
+    scopes = list(source.scopes) if source.scopes else list(scopes or [])
+    attributes = dict(attributes or {})
+    for name in RESTRICTING_ATTRIBUTES:
+        inherited = (source.attributes or {}).get(name)
+        if inherited:
+            attributes[name] = list(inherited)
+    return scopes, attributes
 
 
 def set_attributes(session: Transaction, credential_ids: list[int], attributes: dict[str, Any]) -> None:
@@ -157,9 +182,10 @@ def lookup(core: Core, value: str, kind: str) -> CredentialRow | None:
     return _verified(core, value, kind, core.db.fast.credential)
 
 
-def lookup_owned(core: Core, value: str, kind: str, user_id: int) -> CredentialRow:
+def lookup_owned(core: Core, value: str, kind: str, user_id: int, *, dialect: str) -> CredentialRow:
+    """`lookup`, refusing (as unknown) a token of another owner or one another dialect issued."""
     credential = lookup(core, value, kind)
-    if credential is None or credential.user_id != user_id:
+    if credential is None or credential.user_id != user_id or credential.dialect != dialect:
         raise TokenInvalid()
     return credential
 
@@ -202,12 +228,20 @@ def revoke_cascading(session: Session, now: datetime, reason: str, *conditions: 
 
 
 def find_owned(
-    session: Transaction, core: Core, value: str, kind: str, user_id: int, *, reader: Callable = find
+    session: Transaction,
+    core: Core,
+    value: str,
+    kind: str,
+    user_id: int,
+    *,
+    dialect: str,
+    reader: Callable = find,
 ) -> Any:
-    """Like `find` (or the `reader` given, `find_row`), but a token of another owner is as unknown as
-    a made-up one."""
+    """Like `find` (or the `reader` given, `find_row`), but a token of another owner, or one that
+    another dialect issued, is as unknown as a made-up one: a refresh token is redeemed only by the
+    dialect whose rules made it (a commandcenter chain's refresh token is not an integration one)."""
     credential = reader(session, core, value, kind)
-    if credential is None or credential.user_id != user_id:
+    if credential is None or credential.user_id != user_id or credential.dialect != dialect:
         raise TokenInvalid()
     return credential
 
