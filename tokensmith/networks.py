@@ -144,7 +144,7 @@ class TrustedProxies:
             hop = _address(peer)
         except ValueError:
             return peer  # not an IP peer (a Unix socket): nothing to trust
-        entries = [entry.strip() for value in forwarded for entry in value.split(",")]
+        entries = [entry.strip() for value in forwarded for entry in value.split(",") if entry.strip()]
         for entry in reversed(entries[-MAX_FORWARDED_ENTRIES:]):
             if not self.trusts(hop):
                 break
