@@ -3,7 +3,9 @@
 Every spec in `openapi/` is mounted on one Connexion `AsyncApp`; a dialect is added by dropping in
 its YAML, its handler module and one line in `DIALECTS`. Around Connexion sits one thin ASGI layer
 (`TokensmithApp`) for what must happen before routing: collapsing `//` (Commvault's SDK sends it),
-the body size limit, the Swagger UI feature flag, the Alation spec URL, and the per-request context.
+the body size limit and read deadline (chunked bodies made whole: `handlers.bodies`), the client
+address (through trusted proxies only), the Swagger UI feature flag, the Alation spec URL, and the
+per-request context.
 """
 
 from __future__ import annotations
