@@ -3,11 +3,14 @@
 Every spec in `openapi/` is mounted on one Connexion `AsyncApp`; a dialect is added by dropping in
 its YAML, its handler module and one line in `DIALECTS`. Around Connexion sits one thin ASGI layer
 (`TokensmithApp`) for what must happen before routing: collapsing `//` (Commvault's SDK sends it),
-the body size limit, the Swagger UI feature flag, the Alation spec URL, and the per-request context.
+the body size limit and read deadline (chunked bodies made whole: `handlers.bodies`), the client
+address (through trusted proxies only), the Swagger UI feature flag, the Alation spec URL, and the
+per-request context.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import gc
 import logging
@@ -23,7 +26,8 @@ from connexion.options import SwaggerUIOptions
 from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive, Scope, Send
 
-from handlers import access, context, direct, errors, fastpath, observability, routes
+from handlers import access, bodies, context, direct, errors, fastpath, observability, routes
+from handlers.bodies import BodyTimeout, BodyTooLarge
 from handlers.direct import DirectRoutes
 from handlers.routes import DIALECTS
 from handlers.validation import VALIDATORS, URIParser
@@ -32,6 +36,7 @@ from tokensmith.clock import Clock
 from tokensmith.config import Settings
 from tokensmith.core import Core
 from tokensmith.errors import TokensmithError
+from tokensmith.networks import TrustedProxies
 
 OPENAPI_DIR = Path(__file__).resolve().parent.parent / "openapi"
 SWAGGER_UI_PATH = "/ui"
@@ -121,11 +126,6 @@ def load_spec_json(stem: str) -> bytes:
     return orjson.dumps(routes.spec(stem))
 
 
-class BodyTooLarge(HTTPException):
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"Request body exceeds the limit of {limit} bytes.")
-
-
 class TokensmithApp:
     """The outermost ASGI layer: path hygiene, size limits and feature flags before Connexion routes."""
 
@@ -136,7 +136,8 @@ class TokensmithApp:
         self.settings = settings
         self._specs = {alias: load_spec_json(stem) for alias, stem in SPEC_ALIASES.items()}
         self._templates = operation_templates()
-        self.metrics = observability.Metrics(core)
+        self.metrics = observability.Metrics(core, settings.metrics_token)
+        self.proxies = TrustedProxies(settings.trusted_proxies)
         self._ui_prefixes = tuple(f"{base}{SWAGGER_UI_PATH}".lower() for _, base, _ in DIALECTS)
         # Dialects whose paths match case-insensitively (their specs' paths are all lower-case).
         self._any_case = tuple(
@@ -209,21 +210,30 @@ class TokensmithApp:
             )
             await self._error(send, path, status_exc)
             return
-        scope = _lower_media_type(scope)
-        operation = self.direct.get(scope["method"], path)
-        if operation is not None:
-            receive = await direct.serve(operation, scope, receive, send)
-            if receive is None:
-                return
-        await self.connexion(scope, _limited(receive, limit), send)
+        seconds = self.settings.body_timeout
+        receive = bodies.limited(receive, limit, asyncio.get_running_loop().time() + seconds, seconds)
+        try:
+            if bodies.unframed(scope, declared is not None):
+                scope, receive = await bodies.read_whole(scope, receive)
+            scope = _lower_media_type(scope)
+            operation = self.direct.get(scope["method"], path)
+            if operation is not None:
+                receive = await direct.serve(operation, scope, receive, send)
+                if receive is None:
+                    return
+        except (BodyTooLarge, BodyTimeout) as exc:  # raised while the body is read, before any reply
+            await self._error(send, path, exc)
+            return
+        await self.connexion(scope, receive, send)
 
     def _client(self, scope: Scope) -> str | None:
-        if self.settings.trust_forwarded_for:
-            forwarded = _header(scope, b"x-forwarded-for")
-            if forwarded:
-                return forwarded.split(",")[0].strip()[:64]
+        """The peer's address, or, when the peer is a trusted proxy, the address it forwards for."""
         client = scope.get("client")
-        return client[0] if client else None
+        peer = client[0] if client else None
+        if not self.proxies:
+            return peer
+        forwarded = [v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for"]
+        return self.proxies.client(peer, forwarded)
 
     def _swagger_enabled(self) -> bool:
         with self.core.db.read() as session:
@@ -260,22 +270,6 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return value.decode("latin-1").strip()
     return None
-
-
-def _limited(receive: Receive, limit: int) -> Receive:
-    """Refuse a streamed (chunked) body once it passes the limit, before it is all in memory."""
-    seen = 0
-
-    async def receive_limited() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise BodyTooLarge(limit)
-        return message
-
-    return receive_limited
 
 
 async def _send_bytes(

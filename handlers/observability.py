@@ -7,6 +7,7 @@ instances in one process (as in the tests) do not mix their figures.
 
 from __future__ import annotations
 
+import hmac
 import itertools
 import logging
 import re
@@ -47,7 +48,11 @@ def request_id_from(incoming: str | None) -> str:
 
 
 class Metrics:
-    def __init__(self, core: Core) -> None:
+    """This app's registry, and who may read it: anyone, or with `token` set (TOKENSMITH_METRICS_TOKEN)
+    only a scraper presenting `Authorization: Bearer <token>`."""
+
+    def __init__(self, core: Core, token: str | None = None) -> None:
+        self._token = token.encode() if token else None
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "tokensmith_http_requests",
@@ -72,6 +77,17 @@ class Metrics:
             self._children[(operation, status)] = children
         children[0].inc()
         children[1].observe(seconds)
+
+    def allows(self, authorization: str | None) -> bool:
+        """True when no token is set, or `authorization` is `Bearer <the token>` (compared in constant
+        time, so the reply's timing does not reveal how much of a guess was right)."""
+        if self._token is None:
+            return True
+        scheme, _, presented = (authorization or "").strip().partition(" ")
+        if scheme.lower() != "bearer":
+            return False
+        # Header text is the raw bytes read as Latin-1; the token is the environment's UTF-8.
+        return hmac.compare_digest(presented.strip().encode("latin-1", "replace"), self._token)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

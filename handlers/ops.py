@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from connexion import request
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from handlers.context import core, metrics
@@ -26,6 +28,12 @@ async def readyz() -> tuple[dict[str, Any], int, dict[str, str]]:
 
 
 async def metrics_() -> Response:
+    if not metrics().allows(request.headers.get("authorization")):
+        raise HTTPException(
+            401,
+            "The metrics need the scrape token (TOKENSMITH_METRICS_TOKEN) as a bearer token.",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     # A ready response: the exposition format's parameters stay on the header, while the spec (and
     # response validation) name the media type alone, `text/plain`.
     return Response(metrics().render(), media_type="text/plain; version=0.0.4; charset=utf-8")

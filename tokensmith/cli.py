@@ -15,7 +15,7 @@ import warnings
 import click
 
 from tokensmith import runtime, users
-from tokensmith.config import Settings
+from tokensmith.config import Settings, SettingsError
 from tokensmith.core import Core
 from tokensmith.errors import TokensmithError
 
@@ -23,8 +23,15 @@ from tokensmith.errors import TokensmithError
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
 
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def _core() -> Core:
-    return Core.open(Settings.from_env())
+    return Core.open(_settings())
 
 
 def _fail(exc: TokensmithError) -> None:
@@ -54,10 +61,20 @@ def main() -> None:
 @click.option("--port", type=int, default=None, help="Port (default TOKENSMITH_PORT or 8000).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
 def serve(host: str | None, port: int | None, workers: int) -> None:
-    """Migrate the database if needed, create the first admin on an empty one, and serve every dialect."""
+    """Migrate the database if needed, create the first admin on an empty one, and serve every dialect.
+
+    The limits before authentication (TOKENSMITH_MAX_HEADER_BYTES and the rest: handlers/serving.py)
+    are uvicorn's options and a protocol of ours; serve refuses to start when that protocol no longer
+    fits the installed uvicorn, rather than serve without them."""
     import uvicorn
 
-    settings = Settings.from_env()
+    from handlers import serving
+
+    settings = _settings()
+    try:
+        serving.check()
+    except RuntimeError as exc:
+        raise click.ClickException(f"the request limits cannot be applied to this uvicorn: {exc}") from exc
     core = Core.open(settings)
     core.db.upgrade()
     generated = users.ensure_admin(core, os.environ.get("TOKENSMITH_ADMIN_PASSWORD") or None)
@@ -71,10 +88,9 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
-        loop="uvloop",
-        http="httptools",
         log_level="info",
         access_log=False,  # tokensmith writes its own JSON access log (no secrets, request ids)
+        **serving.uvicorn_options(settings),
     )
 
 

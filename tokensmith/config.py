@@ -2,7 +2,7 @@
 
 Runtime settings (lifespans, feature flags) live in the database instead (see `runtime.py`), so that
 every worker and instance sees the same value; only what a process needs before it can reach the
-database is here.
+database (or before it has authenticated anyone: the transport limits) is here.
 """
 
 from __future__ import annotations
@@ -10,44 +10,107 @@ from __future__ import annotations
 import os
 import secrets
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from tokensmith import networks
 
 DEFAULT_DB_FILE = "tokensmith.db"
 SECRET_FILE_SUFFIX = ".secret"
+OWNER_ONLY = stat.S_IRUSR | stat.S_IWUSR  # 0600: database and secret files
+
+
+class SettingsError(ValueError):
+    """A process setting that cannot be used; the message names the variable and what it accepts."""
 
 
 @dataclass(frozen=True)
 class Settings:
     database_url: str
-    secret_key: bytes
+    secret_key: bytes = field(repr=False)
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = 1024 * 1024
     validate_responses: bool = False
-    trust_forwarded_for: bool = False
     forward_auth_uri_header: str = "X-Forwarded-Uri"
+    # Limits applied before anyone is authenticated (see handlers/serving.py and handlers/bodies.py).
+    body_timeout: float = 30.0  # seconds from the request's headers to the last byte of its body
+    max_header_bytes: int = 16 * 1024  # the request line and every header, together
+    max_headers: int = 100
+    header_timeout: float = 10.0  # seconds from connection (or a request's first byte) to its last header
+    keep_alive_timeout: float = 5.0  # an idle connection between requests is closed after this
+    max_connections: int = 1000  # per worker: connections or running requests beyond it get 503
+    trusted_proxies: tuple[str, ...] = ()  # normalised networks (networks.parse_networks)
+    metrics_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, cwd: Path | None = None) -> Settings:
         """Build settings from `TOKENSMITH_*` variables, with laptop defaults for the rest."""
         env = dict(os.environ if env is None else env)
         cwd = cwd or Path.cwd()
+        if _truthy(env.get("TOKENSMITH_TRUST_FORWARDED_FOR", "")):
+            raise SettingsError(
+                "TOKENSMITH_TRUST_FORWARDED_FOR is no longer supported: it took the client address from "
+                "any client's X-Forwarded-For. List your proxies in TOKENSMITH_TRUSTED_PROXIES instead "
+                "(addresses and CIDRs, comma-separated) and unset TOKENSMITH_TRUST_FORWARDED_FOR."
+            )
         url = env.get("TOKENSMITH_DATABASE_URL") or f"sqlite:///{cwd / DEFAULT_DB_FILE}"
         key_text = env.get("TOKENSMITH_SECRET_KEY")
         key = key_text.encode() if key_text else load_or_create_secret(secret_path_for(url, cwd))
         if len(key) < 16:
-            raise ValueError("TOKENSMITH_SECRET_KEY must be at least 16 bytes long")
+            raise SettingsError("TOKENSMITH_SECRET_KEY must be at least 16 bytes long")
+        defaults = cls(database_url=url, secret_key=key)
+        read = _Reader(env)
+        try:
+            proxies = networks.parse_networks(env.get("TOKENSMITH_TRUSTED_PROXIES", ""))
+        except ValueError as exc:
+            raise SettingsError(f"TOKENSMITH_TRUSTED_PROXIES: {exc}") from None
         return cls(
             database_url=url,
             secret_key=key,
-            host=env.get("TOKENSMITH_HOST", "127.0.0.1"),
-            port=int(env.get("TOKENSMITH_PORT", "8000")),
-            max_body_bytes=int(env.get("TOKENSMITH_MAX_BODY_BYTES", str(1024 * 1024))),
+            host=env.get("TOKENSMITH_HOST", defaults.host),
+            port=read.integer("TOKENSMITH_PORT", defaults.port, minimum=0),
+            max_body_bytes=read.integer("TOKENSMITH_MAX_BODY_BYTES", defaults.max_body_bytes),
             validate_responses=_truthy(env.get("TOKENSMITH_VALIDATE_RESPONSES", "")),
-            trust_forwarded_for=_truthy(env.get("TOKENSMITH_TRUST_FORWARDED_FOR", "")),
-            forward_auth_uri_header=env.get("TOKENSMITH_FORWARD_AUTH_URI_HEADER", "X-Forwarded-Uri").strip(),
+            forward_auth_uri_header=env.get(
+                "TOKENSMITH_FORWARD_AUTH_URI_HEADER", defaults.forward_auth_uri_header
+            ).strip(),
+            body_timeout=read.seconds("TOKENSMITH_BODY_TIMEOUT", defaults.body_timeout),
+            max_header_bytes=read.integer("TOKENSMITH_MAX_HEADER_BYTES", defaults.max_header_bytes),
+            max_headers=read.integer("TOKENSMITH_MAX_HEADERS", defaults.max_headers),
+            header_timeout=read.seconds("TOKENSMITH_HEADER_TIMEOUT", defaults.header_timeout),
+            keep_alive_timeout=read.seconds("TOKENSMITH_KEEP_ALIVE_TIMEOUT", defaults.keep_alive_timeout),
+            max_connections=read.integer("TOKENSMITH_MAX_CONNECTIONS", defaults.max_connections),
+            trusted_proxies=proxies,
+            metrics_token=env.get("TOKENSMITH_METRICS_TOKEN") or None,
         )
+
+
+class _Reader:
+    """Numbers from the environment, refused with the variable's name when they are not numbers."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+
+    def integer(self, name: str, default: int, minimum: int = 1) -> int:
+        text = self.env.get(name, "").strip()
+        if not text:
+            return default
+        if not text.isdigit() or int(text) < minimum:
+            raise SettingsError(f"{name} must be a whole number of at least {minimum}, not {text!r}")
+        return int(text)
+
+    def seconds(self, name: str, default: float) -> float:
+        text = self.env.get(name, "").strip()
+        if not text:
+            return default
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not 0 < value < 24 * 3600:  # also refuses nan and inf
+            raise SettingsError(f"{name} must be a number of seconds above 0 (and below a day), not {text!r}")
+        return value
 
 
 def _truthy(text: str) -> bool:
@@ -63,7 +126,7 @@ def secret_path_for(database_url: str, cwd: Path) -> Path:
 
 
 def load_or_create_secret(path: Path) -> bytes:
-    """Read the server secret, creating it (owner-only permissions) the first time.
+    """Read the server secret, creating it (owner-only permissions, 0600) the first time.
 
     Every token hash depends on this key: losing it invalidates every token, which is the safe failure.
     """
@@ -71,7 +134,7 @@ def load_or_create_secret(path: Path) -> bytes:
         return path.read_bytes().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48).encode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY)
     with os.fdopen(fd, "wb") as handle:
         handle.write(key)
     return key

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -18,15 +21,18 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, event, insert
+from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, event, insert, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+OWNER_ONLY = stat.S_IRUSR | stat.S_IWUSR  # 0600
+logger = logging.getLogger("tokensmith.db")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         _configure_sqlite(engine)
         return engine
@@ -35,6 +41,27 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     engine = create_engine(url, pool_size=10, max_overflow=20, **kwargs)
     _ping_idle_connections(engine)
     return engine
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the database file owner-only (0600) before SQLite does (it would make it 0644, less the
+    umask). SQLite gives its -wal and -shm files the database file's permissions, so they follow. An
+    empty file is an empty database. A file that already exists keeps its mode, with a warning when
+    others may read it: it holds password hashes and token hashes."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY))
+    except FileExistsError:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            logger.warning(
+                "%s is readable by others (mode %o); chmod 600 it and its -wal and -shm files", path, mode
+            )
+    except OSError:
+        return  # a directory that does not exist yet, say: SQLite reports it as it would have
 
 
 PING_AFTER_IDLE_SECONDS = 5.0

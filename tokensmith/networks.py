@@ -84,3 +84,81 @@ def allows(entries: Iterable[str] | None, client: str | None) -> bool:
     except ValueError:
         return False
     return any(_matches(entry, address) for entry in entries)
+
+
+# --- trusted proxies -------------------------------------------------------------------------------
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+MAX_FORWARDED_ENTRIES = 64  # a longer X-Forwarded-For chain is read from its right end only
+MAX_ADDRESS_TEXT = 64
+
+
+def parse_networks(text: str) -> tuple[str, ...]:
+    """`TOKENSMITH_TRUSTED_PROXIES`: comma-separated addresses and CIDR networks, IPv4 or IPv6, in their
+    normalised spelling (a bare address is its /32 or /128); ValueError naming a bad entry."""
+    found: list[str] = []
+    for entry in text.split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        try:
+            if "/" in entry:
+                network = ipaddress.ip_network(entry, strict=False)
+            else:
+                network = ipaddress.ip_network(_address(entry))
+        except ValueError:
+            raise ValueError(
+                f"{entry!r} is not an IP address or a CIDR network (10.0.0.0/8, 2001:db8::/32)"
+            ) from None
+        if str(network) not in found:
+            found.append(str(network))
+    return tuple(found)
+
+
+class TrustedProxies:
+    """The proxies whose `X-Forwarded-For` is believed, and the client address that follows from it.
+
+    A proxy appends the address it received the request from to `X-Forwarded-For`; everything to the
+    left of that was written by whoever sent the request, so it proves nothing. Reading from the right,
+    each entry is believed only while the hop that wrote it is a trusted proxy: the client is the
+    rightmost entry that is not one of ours (as nginx's `real_ip_recursive`, Apache's `mod_remoteip` and
+    uvicorn's own proxy headers do). A direct peer that is not a trusted proxy is the client, whatever
+    it sends.
+    """
+
+    def __init__(self, entries: Iterable[str]) -> None:
+        self.networks: tuple[Network, ...] = tuple(ipaddress.ip_network(e, strict=False) for e in entries)
+
+    def __bool__(self) -> bool:
+        return bool(self.networks)
+
+    def trusts(self, address: Address) -> bool:
+        return any(address.version == network.version and address in network for network in self.networks)
+
+    def client(self, peer: str | None, forwarded: list[str]) -> str | None:
+        """The client's address, given the direct peer's and the `X-Forwarded-For` header values in
+        the order received."""
+        if not self.networks or peer is None:
+            return peer
+        try:
+            hop = _address(peer)
+        except ValueError:
+            return peer  # not an IP peer (a Unix socket): nothing to trust
+        entries = [entry.strip() for value in forwarded for entry in value.split(",") if entry.strip()]
+        for entry in reversed(entries[-MAX_FORWARDED_ENTRIES:]):
+            if not self.trusts(hop):
+                break
+            try:
+                hop = _address(_without_port(entry))
+            except ValueError:
+                return entry[:MAX_ADDRESS_TEXT] or None  # what our proxy wrote, though not an address
+        return str(hop)
+
+
+def _without_port(entry: str) -> str:
+    """`[2001:db8::1]:443` → `2001:db8::1`, `192.0.2.1:443` → `192.0.2.1` (some proxies add the port)."""
+    if entry.startswith("[") and "]" in entry:
+        return entry[1 : entry.index("]")]
+    if entry.count(":") == 1:
+        return entry.split(":", 1)[0]
+    return entry
