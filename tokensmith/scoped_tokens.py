@@ -297,8 +297,8 @@ def renew(core: Core, access_value: str, refresh_value: str, *, dialect: str) ->
     began" is what the database showed before this request queued for the write (`rotation`), never a
     clock comparison, so a pair superseded while the request was in flight only loses the race.
     """
-    began = core.clock.now()
     superseded_before = rotation.rotated_at_start(core, (access_value, refresh_value), ROTATED)
+    began = core.clock.now()
     replayed: ChainRevoked | None = None
     with core.db.write() as session:
         access = find(session, core, access_value, "access")
