@@ -19,7 +19,7 @@ REFUSED = [
     ("qwerty123456", "commonly used"),  # on the list as it is
     ("password1234", "commonly used"),  # a listed password with digits around it
     ("!!iloveyou!!", "commonly used"),
-    ("PASSWORDPASSWORD", "commonly used"),  # the list is compared case-insensitively
+    ("ILOVEYOU123456", "commonly used"),  # the list is compared case-insensitively
     ("abcabcabcabc", "repeated"),
     ("xxxxxxxxxxxxxxxx", "repeated"),
     ("123456789012", "consecutive"),
@@ -32,7 +32,7 @@ def test_weak_passwords_are_refused_with_a_reason_that_does_not_echo_them(core, 
     with pytest.raises(InvalidValue) as refused:
         users.create_user(core, "alice", password)
     assert refused.value.field == "password" and why in refused.value.message
-    assert password.strip() not in refused.value.message
+    assert not password.strip() or password.strip() not in refused.value.message
 
 
 def test_the_password_may_not_be_the_username(core):
