@@ -87,6 +87,7 @@ def seed(url: str, tokens: int) -> tuple[list[tuple[str, int]], list[tuple[str, 
                     {
                         "id": uid,
                         "username": f"bench-user-{uid}",
+                        "username_key": f"bench-user-{uid}",  # usernames.key() of the name: ASCII lower-case
                         "password_hash": None,
                         "role": "user",
                         "auth_source": "local",

@@ -5,7 +5,9 @@ from datetime import timedelta
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import PASSWORD
 from tests.integration.helpers import access_token, refresh_token
+from tokensmith import users
 from tokensmith.cli import main
 
 
@@ -115,3 +117,17 @@ def test_db_reset_needs_confirmation_and_then_empties_everything(cli, alice):
     assert cli("db", "reset").exit_code != 0
     assert cli("db", "reset", "--yes").exit_code == 0
     assert "alice" not in cli("user", "list").output
+
+
+def test_the_cli_finds_the_account_by_its_key(cli, core):
+    users.create_user(core, "Ünal", PASSWORD)
+    assert cli("user", "set-password", "ÜNAL", input="a brand new passphrase\n").exit_code == 0
+    assert users.authenticate(core, "Ünal", "a brand new passphrase", None).username == "Ünal"
+
+
+def test_serve_refuses_a_weak_chosen_admin_password_without_echoing_it(cli, monkeypatch):
+    monkeypatch.setenv("TOKENSMITH_ADMIN_PASSWORD", "password1234")
+    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: None)  # never serve, whatever happens
+    result = CliRunner().invoke(main, ["serve"])
+    assert result.exit_code != 0 and "commonly used" in result.output
+    assert "password1234" not in result.output.replace("TOKENSMITH_ADMIN_PASSWORD", "")

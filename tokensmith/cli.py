@@ -17,7 +17,7 @@ import click
 from tokensmith import runtime, users
 from tokensmith.config import Settings, SettingsError
 from tokensmith.core import Core
-from tokensmith.errors import TokensmithError
+from tokensmith.errors import InvalidValue, TokensmithError
 
 # Connexion imports Starlette's test client, whose deprecation notice is no news to someone serving.
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -77,7 +77,11 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         raise click.ClickException(f"the request limits cannot be applied to this uvicorn: {exc}") from exc
     core = Core.open(settings)
     core.db.upgrade()
-    generated = users.ensure_admin(core, os.environ.get("TOKENSMITH_ADMIN_PASSWORD") or None)
+    try:
+        generated = users.ensure_admin(core, os.environ.get("TOKENSMITH_ADMIN_PASSWORD") or None)
+    except InvalidValue as exc:  # a chosen password that fails the rules: say why, never echo it
+        core.db.dispose()
+        raise click.ClickException(f"TOKENSMITH_ADMIN_PASSWORD: {exc.message}") from None
     if generated:
         click.echo(f"Created user 'admin' with password: {generated}")
         click.echo("This password is shown once. Change it with: tokensmith user set-password admin")

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, false, func, select
+from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session, aliased
 
-from tokensmith import audit, paging, policy, tenants, throttle, tokens
+from tokensmith import audit, paging, policy, tenants, throttle, tokens, usernames
 from tokensmith.auth import Principal
 from tokensmith.core import Core
 from tokensmith.errors import InvalidValue, NotFound
@@ -81,7 +81,7 @@ def _filtered(query: Select, flt: CredentialFilter, now: datetime) -> Select:
         if flt.owner.isascii() and flt.owner.isdigit():
             owner = User.id == int(flt.owner) if int(flt.owner) <= paging.MAX_ID else false()
         else:
-            owner = func.lower(User.username) == flt.owner.lower()
+            owner = User.username_key == usernames.key(flt.owner)
         query = query.where(owner)
     conditions = [
         (flt.tenant, lambda v: Tenant.external_id == v),

@@ -58,9 +58,12 @@ class Tenant(Base):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("username_key", name="uq_users_username_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(255), unique=True)
+    username: Mapped[str] = mapped_column(String(255), unique=True)  # as its owner spelt it
+    # usernames.key(username): what every look-up and the uniqueness rule compare (see usernames.py)
+    username_key: Mapped[str] = mapped_column(String(255))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="user")  # user | admin | superadmin
     auth_source: Mapped[str] = mapped_column(String(16), default="local")  # local | sso

@@ -1,25 +1,82 @@
-"""Argon2id password hashing. Slow on purpose, so never on the token hot path and never on the event loop."""
+"""Argon2id password hashing (slow on purpose: never on the token hot path, never on the event loop),
+and the rules a new password must pass."""
 
 from __future__ import annotations
 
+import functools
+import gzip
+import string
+import unicodedata
+from importlib import resources
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from tokensmith.errors import InvalidValue
 
 _hasher = PasswordHasher()  # argon2-cffi's default type is Argon2id
 # Verified against when the user does not exist, so a miss costs the same time as a wrong password.
 _DUMMY_HASH = _hasher.hash("tokensmith-dummy-password")
 
 
+def _bytes(password: str) -> bytes:
+    """UTF-8, with a lone surrogate (valid JSON, not valid UTF-8) passed through instead of raising."""
+    return password.encode("utf-8", "surrogatepass")
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher.hash(_bytes(password))
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _hasher.verify(stored_hash or _DUMMY_HASH, _bytes(password)) and stored_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(stored_hash: str) -> bool:
     return _hasher.check_needs_rehash(stored_hash)
+
+
+# --- rules for a new password (NIST SP 800-63B section 3.1.1.2) ------------------------------------
+
+MIN_LENGTH = 12
+_COMMON_LIST = "common-passwords.txt.gz"  # provenance and licence: data/common-passwords.NOTICE.txt
+# A common password with digits or symbols around it ("password1234") counts as common too, when what is
+# left once they are stripped has at least this many characters.
+_MIN_COMMON_CORE = 4
+_RUNS = (string.digits * 4, string.ascii_lowercase * 2)  # "123456789012", "mnopqrstuvwx"
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The bundled list of the most common passwords, lower-cased, read once."""
+    data = resources.files("tokensmith").joinpath("data", _COMMON_LIST).read_bytes()
+    return frozenset(gzip.decompress(data).decode("utf-8").split())
+
+
+def check_new(password: str, *, field: str = "password", username: str | None = None) -> None:
+    """Refuse a password a guesser would try early; messages never repeat the password.
+
+    At least `MIN_LENGTH` characters (Unicode code points, spaces count); not whitespace only; not on
+    the bundled common-password list, alone or with digits and symbols around it; not one short chunk
+    repeated (`abcabcabcabc`) nor a run (`123456789012`); not the username. No composition rules:
+    NIST advises against them.
+    """
+    if not isinstance(password, str):
+        raise InvalidValue(field, "A password must be text.")
+    if len(password) < MIN_LENGTH:
+        raise InvalidValue(field, f"Passwords need at least {MIN_LENGTH} characters.")
+    folded = unicodedata.normalize("NFKC", password).strip().lower()
+    if not folded:
+        raise InvalidValue(field, "A password must not be only whitespace.")
+    core = folded.strip(string.digits + string.punctuation + " ")
+    if folded in common_passwords() or (len(core) >= _MIN_COMMON_CORE and core in common_passwords()):
+        raise InvalidValue(field, "This password is on a list of commonly used passwords; choose another.")
+    if folded in (folded + folded)[1:-1]:  # the string is a repetition of a shorter one
+        raise InvalidValue(field, "A password must not be a short sequence repeated; choose another.")
+    if any(folded in run or folded in run[::-1] for run in _RUNS):
+        raise InvalidValue(field, "A password must not be a run of consecutive characters; choose another.")
+    if username is not None and folded == unicodedata.normalize("NFKC", username).strip().lower():
+        raise InvalidValue(field, "A password must not be the username.")

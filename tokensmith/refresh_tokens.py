@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from tokensmith import audit, runtime
 from tokensmith.core import Core
 from tokensmith.db import CredentialRow
 from tokensmith.errors import NotAllowed, TokenInvalid
 from tokensmith.models import Credential, User
-from tokensmith.text import require_storable, storable
+from tokensmith.text import require_storable
 from tokensmith.tokens import (
     ACTIVE,
     Issued,
@@ -28,7 +26,7 @@ from tokensmith.tokens import (
     status_of,
     touch_read,
 )
-from tokensmith.users import authenticate
+from tokensmith.users import authenticate, find_by_name
 
 INTEGRATION = "integration"
 
@@ -53,13 +51,9 @@ def create_refresh_token(core: Core, username: str, password: str, name: str, cl
 
 
 def authenticate_for_refresh(core: Core, username: str, password: str, client: str | None) -> User:
-    if not storable(username):
-        return authenticate(core, username, password, client)  # unknown, throttled and audited as such
     with core.db.read() as session:
-        sso = session.scalar(
-            select(User.id).where(User.username == username.strip(), User.auth_source == "sso")
-        )
-    if sso is not None:
+        named = find_by_name(session, username)
+    if named is not None and named.auth_source == "sso":
         raise NotAllowed(
             "Refresh tokens of SSO users are created in the user interface, not with a password."
         )

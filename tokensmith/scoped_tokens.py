@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tokensmith import audit, networks, policy, runtime
+from tokensmith import audit, networks, policy, rotation, runtime
 from tokensmith.auth import Principal
 from tokensmith.core import Core
 from tokensmith.errors import Forbidden, InvalidValue, NotFound, TokensmithError
@@ -288,8 +288,11 @@ def renew(core: Core, access_value: str, refresh_value: str, *, dialect: str) ->
 
     Refused when the pair is unknown or not a pair, the entry was deleted, the access token expired more
     than `RENEW_WINDOW` ago, or renewable-until has passed. Presenting a pair that had already been
-    superseded when this request began revokes the entire chain (`ChainRevoked`).
+    superseded when this request began revokes the entire chain (`ChainRevoked`); "when this request
+    began" is what the database showed before this request queued for the write (`rotation`), never a
+    clock comparison, so a pair superseded while the request was in flight only loses the race.
     """
+    superseded_before = rotation.rotated_at_start(core, (access_value, refresh_value), ROTATED)
     began = core.clock.now()
     replayed: ChainRevoked | None = None
     with core.db.write() as session:
@@ -304,8 +307,7 @@ def renew(core: Core, access_value: str, refresh_value: str, *, dialect: str) ->
             or access.user_id != refresh.user_id
         ):
             raise RenewRefused("The access token and refresh token are not a valid pair.")
-        superseded = [c for c in (access, refresh) if c.revoked_reason == ROTATED]
-        if any(c.revoked_at < began for c in superseded):
+        if any(c.public_id in superseded_before for c in (access, refresh)):
             count = revoke_where(session, began, CHAIN_REVOKED, Credential.family == refresh.family)
             if count == 0:  # deleted, or already revoked by an earlier replay: nothing left to protect
                 raise RenewRefused("This token pair is no longer valid. Create a new access token.")

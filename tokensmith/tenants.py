@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from tokensmith import audit, jwt_tokens, listing, paging, policy, tokens, users
+from tokensmith import audit, jwt_tokens, listing, paging, passwords, policy, tokens, usernames, users
 from tokensmith.auth import Principal
 from tokensmith.core import Core
 from tokensmith.errors import Conflict, Forbidden, InvalidValue, LoginFailed, NotFound, TokenInvalid
@@ -71,19 +71,16 @@ def _checked(new: NewTenant) -> NewTenant:
             raise InvalidValue(field, "Text may not contain NUL characters.")
     name = new.name.strip(ASCII_SPACE)
     sub_domain = new.sub_domain.strip(ASCII_SPACE).lower()
-    username = new.admin_username.strip(ASCII_SPACE)
+    if not isinstance(new.admin_username, str) or not new.admin_username.strip(ASCII_SPACE):
+        raise InvalidValue("admin_username", "The tenant admin needs a username.")
+    username, _ = usernames.checked(new.admin_username, field="admin_username")
     if not name:
         raise InvalidValue("name", "A tenant needs a name.")
     if not SUB_DOMAIN.fullmatch(sub_domain):
         raise InvalidValue(
             "sub_domain", "The sub-domain must be 1-63 letters, digits or inner hyphens (a DNS label)."
         )
-    if not username:
-        raise InvalidValue("admin_username", "The tenant admin needs a username.")
-    if len(new.admin_password) < users.MIN_PASSWORD_LENGTH:
-        raise InvalidValue(
-            "admin_password", f"Passwords need at least {users.MIN_PASSWORD_LENGTH} characters."
-        )
+    passwords.check_new(new.admin_password, field="admin_password", username=username)
     return NewTenant(
         name=name,
         description=new.description,
@@ -107,7 +104,7 @@ def create_tenant(
         with core.db.write() as session:
             if session.scalar(select(Tenant.id).where(func.lower(Tenant.sub_domain) == new.sub_domain)):
                 raise Conflict(f"A tenant with the sub-domain {new.sub_domain!r} already exists.")
-            if session.scalar(select(User.id).where(func.lower(User.username) == new.admin_username.lower())):
+            if session.scalar(select(User.id).where(User.username_key == usernames.key(new.admin_username))):
                 raise Conflict(f"A user named {new.admin_username!r} already exists.")
             tenant = Tenant(
                 external_id=str(uuid.uuid4()),
@@ -121,6 +118,7 @@ def create_tenant(
             session.flush()
             admin = User(
                 username=new.admin_username,
+                username_key=usernames.key(new.admin_username),
                 password_hash=password_hash,
                 role=TENANT_ADMIN_ROLE,
                 auth_source="local",

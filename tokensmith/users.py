@@ -6,22 +6,24 @@ import secrets
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from tokensmith import audit, paging, throttle, tokens
+from tokensmith import audit, throttle, tokens, usernames
 from tokensmith.core import Core
 from tokensmith.errors import Conflict, InvalidValue, LoginFailed, NotFound
 from tokensmith.models import Credential, User
-from tokensmith.passwords import hash_password, verify_password
-from tokensmith.text import require_storable, storable, tidy
+from tokensmith.passwords import MIN_LENGTH, check_new, hash_password, verify_password
+from tokensmith.text import require_storable
 
 ROLES = ("user", "admin", "superadmin")
 AUTH_SOURCES = ("local", "sso")
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = MIN_LENGTH
 
 
-def _check_password_rules(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidValue("password", f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
+def find_by_name(session: Session, username: object) -> User | None:
+    """The account a submitted name names (by its normalised key, `usernames.key`), if any."""
+    key = usernames.lookup_key(username)
+    return None if key is None else session.scalar(select(User).where(User.username_key == key))
 
 
 def create_user(
@@ -37,11 +39,8 @@ def create_user(
     tenant_id: int | None = None,
     actor: str | None = None,
 ) -> User:
-    username = tidy(username)
-    if not username:
-        raise InvalidValue("username", "A username must not be empty.")
+    username, username_key = usernames.checked(username)
     for field, value in (
-        ("username", username),
         ("email", email),
         ("first_name", first_name),
         ("last_name", last_name),
@@ -54,10 +53,11 @@ def create_user(
     if auth_source == "local":
         if password is None:
             raise InvalidValue("password", "A local user needs a password.")
-        _check_password_rules(password)
+        check_new(password, username=username)
     now = core.clock.now()
     user = User(
         username=username,
+        username_key=username_key,
         password_hash=hash_password(password) if auth_source == "local" and password else None,
         role=role,
         auth_source=auth_source,
@@ -70,7 +70,7 @@ def create_user(
     )
     try:
         with core.db.write() as session:
-            if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+            if session.scalar(select(User.id).where(User.username_key == username_key)):
                 raise Conflict(f"A user named {username!r} already exists.")
             session.add(user)
             session.flush()
@@ -99,19 +99,23 @@ def get_user(core: Core, user_id: int) -> User | None:
 
 
 def set_password(core: Core, username: str, password: str, actor: str | None = None) -> User:
-    _check_password_rules(password)
+    with core.db.read() as session:
+        user = find_by_name(session, username)
+    if user is None:
+        raise InvalidValue("username", f"No user named {username!r}.")
+    return _store_password(core, user, password, actor)
+
+
+def _store_password(core: Core, user: User, password: str, actor: str | None) -> User:
+    check_new(password, username=user.username)
     new_hash = hash_password(password)
     with core.db.write() as session:
-        user = (
-            session.scalar(select(User).where(func.lower(User.username) == username.lower()))
-            if storable(username)
-            else None
-        )
-        if user is None:
-            raise InvalidValue("username", f"No user named {username!r}.")
-        user.password_hash = new_hash
-        audit.record(session, core.clock.now(), "user.set_password", actor=actor, target=f"user:{user.id}")
-    return user
+        stored = session.get(User, user.id)
+        if stored is None:
+            raise NotFound("No such user.")
+        stored.password_hash = new_hash
+        audit.record(session, core.clock.now(), "user.set_password", actor=actor, target=f"user:{stored.id}")
+    return stored
 
 
 def ensure_admin(core: Core, password: str | None = None) -> str | None:
@@ -130,23 +134,24 @@ def ensure_admin(core: Core, password: str | None = None) -> str | None:
 def authenticate(core: Core, username: str, password: str, client: str | None) -> User:
     """Check a password. Throttled per account and address; unknown, disabled and wrong look the same.
 
+    A slot on both throttle counters is reserved (atomically, committed) before Argon2id runs, so racing
+    attempts cannot run more password checks than the limit allows (see throttle.py).
     Runs Argon2id (tens of milliseconds): call it from a worker thread, not the event loop.
     """
     now = core.clock.now()
+    with core.db.write() as session:  # committed before the check: the reservation is what bounds it
+        reservation = throttle.reserve(session, core.key, username, client, now)
     with core.db.read() as session:
-        throttle.check(session, username, client, now)
-        user = (
-            None
-            if not storable(username)
-            else session.scalar(select(User).where(func.lower(User.username) == tidy(username).lower()))
-        )
+        user = find_by_name(session, username)
     ok = verify_password(user.password_hash if user else None, password)
     if ok and user is not None and not user.disabled:
         with core.db.write() as session:
-            throttle.record_success(session, username)
+            throttle.record_success(session, reservation)
         return user
     with core.db.write() as session:
-        throttle.record_failure(session, username, client, now)
+        throttle.record_failure(session, reservation)
+        # The submitted name only when it names an account: otherwise it may be a mistyped password.
+        named = {"username": user.username} if user is not None else {}
         audit.record(
             session,
             now,
@@ -154,19 +159,9 @@ def authenticate(core: Core, username: str, password: str, client: str | None) -
             actor=None,
             target=f"user:{user.id}" if user else None,
             client=client,
-            username=username[:255],
+            **named,
         )
     raise LoginFailed("Invalid username or password.")
-
-
-def list_page(core: Core, limit: int, cursor: str | None) -> paging.Page[User]:
-    below = paging.decode(cursor)
-    query = select(User).order_by(User.id.desc()).limit(limit + 1)
-    if below is not None:
-        query = query.where(User.id < below)
-    with core.db.read() as session:
-        rows = list(session.scalars(query))
-    return paging.page(rows, limit, lambda user: user.id)
 
 
 def update_user(
@@ -211,4 +206,4 @@ def reset_password(core: Core, user_id: int, password: str, actor: str | None = 
         user = session.get(User, user_id)
     if user is None:
         raise NotFound("No such user.")
-    return set_password(core, user.username, password, actor=actor)
+    return _store_password(core, user, password, actor)
