@@ -86,6 +86,7 @@ def database_url(_template: str, tmp_path: Path) -> Iterator[str]:
     else:
         path = tmp_path / "tokensmith.db"
         shutil.copyfile(_template, path)
+        path.chmod(0o600)  # as tokensmith creates its own database files
         yield f"sqlite:///{path}"
 
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests import racing
 from tests.commandcenter.helpers import BASE, bearer, created, listed, renew, session, who_am_i
-from tokensmith import scoped_tokens
 from tokensmith.models import AuditEvent
 
 DAY = 24 * 3600
@@ -155,19 +153,4 @@ def test_renew_answers_on_the_lower_case_path(client, alice):
     assert response.json()["error"]["errorCode"] == 0
 
 
-def race(n: int, fn) -> list:
-    return racing.race(n, fn, scoped_tokens.RenewRefused)
-
-
-def test_racing_renewals_of_one_pair_yield_exactly_one_working_pair(client, core, alice):
-    info = created(client, session(client))
-    results = race(
-        6,
-        lambda: scoped_tokens.renew(core, info["accessToken"], info["refreshToken"], dialect="commandcenter"),
-    )
-    winners = [r for r in results if isinstance(r, scoped_tokens.IssuedPair)]
-    losers = [r for r in results if isinstance(r, scoped_tokens.RenewRefused)]
-    assert len(results) == 6 and len(winners) == 1 and len(losers) == 5
-    assert not any(isinstance(r, scoped_tokens.ChainRevoked) for r in losers)
-    assert who_am_i(client, bearer(winners[0].access)).status_code == 200
-    assert renew(client, winners[0].access, winners[0].refresh).json()["error"]["errorCode"] == 0
+# Racing renewals: tests/commandcenter/test_renewal_races.py (real clock, every racer begun first).
