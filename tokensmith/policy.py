@@ -257,7 +257,12 @@ def check_restrictions(principal: Principal, candidate_paths: Iterable[str], cli
     spellings of the request's path); one limited to addresses is refused from any other address."""
     if principal.endpoints and not covers(principal.endpoints, candidate_paths):
         raise Forbidden("This token is not allowed to call this API endpoint.")
-    if not networks.allows(principal.attributes.get("allowed_ips"), client):
+    check_address(principal.attributes.get("allowed_ips"), client)
+
+
+def check_address(allowed_ips: Iterable[str] | None, client: str | None) -> None:
+    """A credential limited to client addresses is refused from any other (an unknown one included)."""
+    if not networks.allows(allowed_ips, client):
         raise Forbidden("This token may not be used from this address.")
 
 

@@ -283,7 +283,9 @@ def delete(core: Core, actor: Principal, entry_id: int, *, dialect: str) -> None
         )
 
 
-def renew(core: Core, access_value: str, refresh_value: str, *, dialect: str) -> IssuedPair:
+def renew(
+    core: Core, access_value: str, refresh_value: str, *, dialect: str, client: str | None
+) -> IssuedPair:
     """Rotate the latest access + refresh pair of a renewable entry; the presented pair stops working.
 
     Refused when the pair is unknown or not a pair, the entry was deleted, the access token expired more
@@ -291,6 +293,7 @@ def renew(core: Core, access_value: str, refresh_value: str, *, dialect: str) ->
     superseded when this request began revokes the entire chain (`ChainRevoked`); "when this request
     began" is what the database showed before this request queued for the write (`rotation`), never a
     clock comparison, so a pair superseded while the request was in flight only loses the race.
+    A pair limited to client addresses renews only from one of them, like any other use of it.
     """
     superseded_before = rotation.rotated_at_start(core, (access_value, refresh_value), ROTATED)
     began = core.clock.now()
@@ -307,6 +310,7 @@ def renew(core: Core, access_value: str, refresh_value: str, *, dialect: str) ->
             or access.user_id != refresh.user_id
         ):
             raise RenewRefused("The access token and refresh token are not a valid pair.")
+        policy.check_address((access.attributes or {}).get("allowed_ips"), client)
         if any(c.public_id in superseded_before for c in (access, refresh)):
             count = revoke_where(session, began, CHAIN_REVOKED, Credential.family == refresh.family)
             if count == 0:  # deleted, or already revoked by an earlier replay: nothing left to protect

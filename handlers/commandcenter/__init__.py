@@ -102,7 +102,9 @@ async def delete_access_token(accessTokenId: int, token_info: dict[str, Any]) ->
 
 
 async def renew_access_token(body: dict[str, Any]) -> Reply:
-    pair = scoped_tokens.renew(core(), body["accessToken"], body["refreshToken"], dialect=wire.DIALECT)
+    pair = scoped_tokens.renew(
+        core(), body["accessToken"], body["refreshToken"], dialect=wire.DIALECT, client=client_address()
+    )
     return wire.renewed(pair), 200
 
 

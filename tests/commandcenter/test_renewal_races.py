@@ -41,7 +41,9 @@ def test_racing_renewals_on_the_real_clock_keep_the_winners_pair(client, core, c
         real = dataclasses.replace(core, clock=StartingLine(RACERS))
         results = racing.race(
             RACERS,
-            lambda c=real, a=access, r=refresh: scoped_tokens.renew(c, a, r, dialect="commandcenter"),
+            lambda c=real, a=access, r=refresh: scoped_tokens.renew(
+                c, a, r, dialect="commandcenter", client=None
+            ),
             scoped_tokens.RenewRefused,
         )
         winners = [r for r in results if isinstance(r, scoped_tokens.IssuedPair)]
