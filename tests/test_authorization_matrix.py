@@ -25,7 +25,6 @@ import sqlalchemy as sa
 
 from handlers import access, routes
 from tests.authz_world import VARIANTS, Variant, World
-from tests.conftest import PASSWORD
 from tests.gateway.conftest import tenant_body
 from tokensmith import policy
 
@@ -319,5 +318,10 @@ def test_acceptance_table_names_every_security_scheme():
             assert (stem, name) in ACCEPTS, (stem, name)
 
 
-def test_the_world_password_is_the_suites(core):
-    assert PASSWORD  # the world logs every party in with the suite's password
+def test_readme_shows_the_table_the_specs_declare():
+    """README's "Who may call what" table is `tokensmith access-table`'s output, exactly."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    shown = readme.split("<!-- access-table:start -->\n", 1)[1].split("<!-- access-table:end -->", 1)[0]
+    assert shown.strip() == access.table_markdown().strip()

@@ -131,3 +131,12 @@ def test_serve_refuses_a_weak_chosen_admin_password_without_echoing_it(cli, monk
     result = CliRunner().invoke(main, ["serve"])
     assert result.exit_code != 0 and "commonly used" in result.output
     assert "password1234" not in result.output.replace("TOKENSMITH_ADMIN_PASSWORD", "")
+
+
+def test_access_table_prints_every_operation_with_its_callers(cli):
+    from handlers import access
+
+    result = cli("access-table")
+    assert result.exit_code == 0
+    assert result.output.strip() == access.table_markdown().strip()
+    assert result.output.count("\n| `") == len(access.operations())

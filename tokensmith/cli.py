@@ -212,6 +212,14 @@ def user_set_password(username: str) -> None:
 # --- db ----------------------------------------------------------------------------------------
 
 
+@main.command("access-table")
+def access_table() -> None:
+    """Print who may call each operation, as the specs declare it (README's "Who may call what")."""
+    from handlers import access
+
+    click.echo(access.table_markdown())
+
+
 @main.group()
 def db() -> None:
     """Database migrations and resets."""
