@@ -243,9 +243,14 @@ class World:
 def _rows(core: Core) -> dict[str, list[dict[str, Any]]]:
     with core.db.engine.connect() as connection:
         return {
-            table: [dict(row._mapping) for row in connection.execute(sa.select(Base.metadata.tables[table]))]
+            table: [dict(row._mapping) for row in connection.execute(_ordered(Base.metadata.tables[table]))]
             for table in TABLES
         }
+
+
+def _ordered(table: sa.Table) -> sa.Select:
+    """By primary key: a row's parent (a credential's refresh token) is inserted before the row."""
+    return sa.select(table).order_by(*table.primary_key.columns)
 
 
 def _restore(core: Core, rows: dict[str, list[dict[str, Any]]]) -> None:
