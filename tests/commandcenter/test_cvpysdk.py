@@ -97,6 +97,20 @@ def test_the_sdk_surfaces_a_replayed_renewal_as_its_own_error(commcell, clock):
         user.renew_access_token(info["accessToken"], info["refreshToken"])
 
 
+def test_the_sdks_own_custom_token_example_creates_is_enforced_and_edits(commcell, server):
+    """cvpysdk documents `api_endpoints=["/client", "/v4/servergroup"]`: paths tokensmith need not serve."""
+    user = commcell.users.get("alice")
+    info = user.create_access_token("custom", token_type=3, api_endpoints=["/client", "/v4/servergroup"])
+    assert info["tokenType"] == "CUSTOM"
+    who = f"http://{server}/commandcenter/api/WhoAmI"
+    assert requests.post(who, headers={"Authorization": f"Bearer {info['accessToken']}"}).status_code == 403
+    edited = user.edit_access_token(
+        info["accessTokenId"], token_name="custom", token_type=3, api_endpoints=["/client", "/WhoAmI"]
+    )
+    assert edited["apiEndpoints"] == ["/client", "/WhoAmI"]
+    assert requests.post(who, headers={"Authorization": f"Bearer {info['accessToken']}"}).status_code == 200
+
+
 def test_the_sdk_reports_a_field_error_from_the_server(commcell):
     from cvpysdk.exception import SDKException
 
