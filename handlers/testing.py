@@ -29,10 +29,13 @@ async def get_clock() -> Reply:
 
 async def set_clock(body: dict[str, Any]) -> Reply:
     state = current()
-    if "now" in body:
-        state.clock.set(testing_seed.parse_moment(body["now"], "now"))
-    if "frozen" in body:
-        state.clock.freeze(bool(body["frozen"]))
+    moment = testing_seed.parse_moment(body["now"], "now") if "now" in body else None
+    if body.get("frozen") is True:
+        state.clock.freeze()  # first, so the clock stands exactly at `now`, not a few µs past it
+    if moment is not None:
+        state.clock.set(moment)
+    if body.get("frozen") is False:
+        state.clock.freeze(False)
     return _clock(state)
 
 
@@ -56,10 +59,10 @@ async def seed(body: dict[str, Any]) -> Reply:
     return await off_loop(seed_and_mark), 200, JSON_HEADERS
 
 
-async def reset() -> Reply:
+async def reset(body: dict[str, Any]) -> Reply:
     state = current()
     began = time.perf_counter()
-    await off_loop(state.reset)
+    await off_loop(state.reset, bool(body.get("fresh", False)))
     rows = state.baseline.count() if state.baseline is not None else 0
     return {"rows": rows, "seconds": round(time.perf_counter() - began, 4)}, 200, JSON_HEADERS
 

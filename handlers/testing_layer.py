@@ -138,6 +138,7 @@ class TestingState:
     matcher: OperationMatcher
     baseline: snapshot.Snapshot | None = None
     baseline_clock: ClockState | None = None
+    initial: tuple[snapshot.Snapshot, ClockState] | None = None  # as the server started
     faults: list[Fault] = field(default_factory=list)
     journal: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=JOURNAL_LIMIT))
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -151,6 +152,7 @@ class TestingState:
             raise TypeError("testing mode needs the core's clock to be a ControlledClock")
         state = cls(core, core.clock, OperationMatcher([d for d in dialects if d[1] != TESTING_BASE]))
         state.mark_baseline()
+        state.initial = (state.baseline, state.baseline_clock)  # type: ignore[assignment]
         return state
 
     # --- seed and reset ------------------------------------------------------------------------
@@ -159,7 +161,10 @@ class TestingState:
         self.baseline = snapshot.take(self.core)
         self.baseline_clock = self.clock.state()
 
-    def reset(self) -> None:
+    def reset(self, fresh: bool = False) -> None:
+        """Back to right after the last seed; `fresh`: back to the server's start, forgetting seeds."""
+        if fresh and self.initial is not None:
+            self.baseline, self.baseline_clock = self.initial
         if self.baseline is None:
             self.mark_baseline()  # not built by `start`: the state as it stands is the baseline
         snapshot.restore(self.core, self.baseline)  # type: ignore[arg-type]

@@ -61,8 +61,9 @@ class TokensmithServer:
         """Create users, tenants, tokens and workflows; `reset` returns here from now on."""
         return self._call("POST", "/seed", document)
 
-    def reset(self) -> dict[str, Any]:
-        return self._call("POST", "/reset")
+    def reset(self, fresh: bool = False) -> dict[str, Any]:
+        """Back to right after the last seed (`fresh`: to the server as it started, seeds forgotten)."""
+        return self._call("POST", "/reset", {"fresh": fresh})
 
     def clock(self) -> dict[str, Any]:
         return self._call("GET", "/clock")
