@@ -137,13 +137,13 @@ def test_gateway_jwts_take_iat_and_exp_from_the_clock_and_expire_with_it(tokensm
 
 def test_reset_returns_to_the_last_seed_and_its_clock(tokensmith):
     tokensmith.freeze("2032-01-01T00:00:00Z")
-    _seed_alice(tokensmith, tokens=[{"user": "alice", "value": REFRESH}])
+    alice = _seed_alice(tokensmith, tokens=[{"user": "alice", "value": REFRESH}])["users"]["alice"]
     tokensmith.advance(400 * 24 * HOUR)
     tokensmith.reset()
     assert tokensmith.clock() == {"now": "2032-01-01T00:00:00.000000Z", "frozen": True}
-    alice_id = requests.post(
+    validated = requests.post(
         tokensmith.url + "/integration/v1/validateRefreshToken/",
-        json={"refresh_token": REFRESH, "user_id": 1},
+        json={"refresh_token": REFRESH, "user_id": alice},
         timeout=10,
     )
-    assert alice_id.json()["token_status"] == "ACTIVE"
+    assert validated.json()["token_status"] == "ACTIVE"  # a year on, it had expired; reset undid that
