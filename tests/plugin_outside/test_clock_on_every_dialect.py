@@ -109,14 +109,20 @@ def test_gateway_jwts_take_iat_and_exp_from_the_clock_and_expire_with_it(tokensm
         {
             "users": [{"username": "root", "password": PASSWORD, "role": "superadmin"}],
             "tenants": [
-                {"name": "Acme", "subDomain": "acme", "admin": {"username": "acme-admin", "password": PASSWORD}}
+                {
+                    "name": "Acme",
+                    "subDomain": "acme",
+                    "admin": {"username": "acme-admin", "password": PASSWORD},
+                }
             ],
         }
     )
     moment = int(datetime(2031, 5, 1, 8, tzinfo=UTC).timestamp())
     assert _claims(seeded["tenants"]["acme"]["token"])["iat"] == moment
     reply = requests.post(
-        tokensmith.url + "/gateway/api/v1/auth/login", json={"username": "root", "password": PASSWORD}, timeout=30
+        tokensmith.url + "/gateway/api/v1/auth/login",
+        json={"username": "root", "password": PASSWORD},
+        timeout=30,
     ).json()
     token = reply["resultData"]["accessToken"]
     claims = _claims(token)
