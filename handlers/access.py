@@ -24,10 +24,13 @@ class UndeclaredAccess(RuntimeError):
     """A spec has an operation whose callers are not (properly) declared: the app is not built."""
 
 
-def operations() -> list[tuple[str, str, str, str, dict[str, Any], Any]]:
-    """(spec stem, base path, method, path, operation, effective security) of every operation."""
+def operations(
+    dialects: list[tuple[str, str, Any]] | None = None,
+) -> list[tuple[str, str, str, str, dict[str, Any], Any]]:
+    """(spec stem, base path, method, path, operation, effective security) of every operation of
+    `dialects` (by default every always-mounted one: `routes.DIALECTS`)."""
     found = []
-    for stem, base, _wire in routes.DIALECTS:
+    for stem, base, _wire in routes.DIALECTS if dialects is None else dialects:
         spec = routes.spec(stem)
         for path, item in spec["paths"].items():
             for method in _METHODS:
@@ -41,9 +44,18 @@ def operations() -> list[tuple[str, str, str, str, dict[str, Any], Any]]:
 @cache
 def declarations() -> dict[tuple[str, str], Declaration]:
     """(base path, operationId) → its declaration. Raises `UndeclaredAccess` listing every fault."""
+    return _declarations_of(None)
+
+
+@cache
+def _optional_declarations(stems: tuple[str, ...]) -> dict[tuple[str, str], Declaration]:
+    return _declarations_of([row for row in routes.mounted(True) if row[0] in stems])
+
+
+def _declarations_of(dialects: list[tuple[str, str, Any]] | None) -> dict[tuple[str, str], Declaration]:
     table: dict[tuple[str, str], Declaration] = {}
     faults = []
-    for stem, base, method, path, operation, security in operations():
+    for stem, base, method, path, operation, security in operations(dialects):
         where = f"{stem}.yaml {method.upper()} {path}"
         try:
             declaration = Declaration.parse(operation.get(EXTENSION))
@@ -63,8 +75,13 @@ def declarations() -> dict[tuple[str, str], Declaration]:
     return table
 
 
-def check_declarations() -> None:
+def check_declarations(dialects: list[tuple[str, str, Any]] | None = None) -> None:
+    """Refuse to build an app serving an operation whose callers are not declared: every one of
+    `routes.DIALECTS`, and the optional specs in `dialects` (the testing API) when it mounts them."""
     declarations()
+    optional = tuple(sorted(row[0] for row in dialects or () if row not in routes.DIALECTS))
+    if optional:
+        _optional_declarations(optional)
 
 
 def declaration_for(base_path: str, operation_id: str) -> Declaration:

@@ -26,7 +26,7 @@ from connexion.options import SwaggerUIOptions
 from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive, Scope, Send
 
-from handlers import access, bodies, context, direct, errors, fastpath, observability, routes
+from handlers import access, bodies, context, direct, errors, fastpath, observability, routes, testing_layer
 from handlers.bodies import BodyTimeout, BodyTooLarge
 from handlers.direct import DirectRoutes
 from handlers.routes import DIALECTS
@@ -73,8 +73,11 @@ def create_app(
 ) -> TokensmithApp:
     """`direct_dispatch=False` sends every request through Connexion's whole middleware chain (the
     tests compare the two; see `handlers.direct`)."""
-    access.check_declarations()  # no operation is served whose callers are not declared
     settings = settings or Settings.from_env()
+    dialects = routes.mounted(settings.testing)
+    access.check_declarations(dialects)  # no operation is served whose callers are not declared
+    if settings.testing:
+        clock = testing_layer.controlled_clock(core.clock if core is not None else clock)
     core = core or Core.open(settings, clock)
     if migrate:
         core.db.upgrade()
@@ -88,7 +91,7 @@ def create_app(
         validate_responses=settings.validate_responses,
     )
     app._middleware_app.api_cls = fastpath.CachedApi  # decorate each handler once, not per request
-    for stem, base, _wire in DIALECTS:
+    for stem, base, _wire in dialects:
         # An explicit base path lets Connexion order its mounts most-specific first; left to the spec,
         # every API sorts as "/" and the root-mounted ops API could shadow the others.
         app.add_api(copy.deepcopy(routes.spec(stem)), name=stem, base_path=base)
@@ -99,7 +102,8 @@ def create_app(
         if direct_dispatch
         else DirectRoutes({})
     )
-    return TokensmithApp(app, core, settings, routes_direct)
+    testing = testing_layer.TestingState.start(core, dialects) if settings.testing else None
+    return TokensmithApp(app, core, settings, routes_direct, testing)
 
 
 def operation_routes() -> dict[str, list[tuple[str, str, str]]]:
@@ -129,8 +133,16 @@ def load_spec_json(stem: str) -> bytes:
 class TokensmithApp:
     """The outermost ASGI layer: path hygiene, size limits and feature flags before Connexion routes."""
 
-    def __init__(self, app: AsyncApp, core: Core, settings: Settings, direct: DirectRoutes) -> None:
+    def __init__(
+        self,
+        app: AsyncApp,
+        core: Core,
+        settings: Settings,
+        direct: DirectRoutes,
+        testing: testing_layer.TestingState | None = None,
+    ) -> None:
         self.connexion = app
+        self.testing = testing  # testing mode: faults and the journal around every request
         self.direct = direct
         self.core = core
         self.settings = settings
@@ -166,7 +178,17 @@ class TokensmithApp:
             await send(message)
 
         try:
-            await self._dispatch(scope, receive, send_with_id)
+            if self.testing is None:
+                await self._dispatch(scope, receive, send_with_id)
+            else:
+                await self.testing.serve(
+                    scope,
+                    receive,
+                    send_with_id,
+                    raw_send=send,
+                    request_id=request_id,
+                    dispatch=self._dispatch,
+                )
         finally:
             routing = scope["extensions"].get("connexion_routing", {})
             operation = self._templates.get(routing.get("operation_id"), "unmatched")

@@ -25,6 +25,14 @@ DIALECTS: list[tuple[str, str, Any]] = [
     ("ops", "", admin_wire),  # /healthz, /readyz, /metrics; mounted last: its empty base path matches all
 ]
 FALLBACK_WIRE = admin_wire
+# Mounted only in testing mode (`Settings.testing`), before `ops`; errors under it are the native API's.
+TESTING = ("testing", "/api/v1/testing", admin_wire)
+
+
+def mounted(testing: bool) -> list[tuple[str, str, Any]]:
+    """The dialects an app serves: every one of DIALECTS, and the testing API in testing mode."""
+    return [*DIALECTS[:-1], TESTING, DIALECTS[-1]] if testing else list(DIALECTS)
+
 
 _BY_LENGTH = sorted(DIALECTS, key=lambda row: len(row[1]), reverse=True)
 

@@ -60,7 +60,9 @@ def main() -> None:
 @click.option("--host", default=None, help="Bind address (default TOKENSMITH_HOST or 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default TOKENSMITH_PORT or 8000).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
-def serve(host: str | None, port: int | None, workers: int) -> None:
+@click.option("--testing", is_flag=True, help="Testing mode: the testing API at /api/v1/testing (no token).")
+@click.option("--allow-remote", is_flag=True, help="Testing mode on an address other than loopback.")
+def serve(host: str | None, port: int | None, workers: int, testing: bool, allow_remote: bool) -> None:
     """Migrate the database if needed, create the first admin on an empty one, and serve every dialect.
 
     The limits before authentication (TOKENSMITH_MAX_HEADER_BYTES and the rest: handlers/serving.py)
@@ -69,8 +71,18 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     import uvicorn
 
     from handlers import serving
+    from tokensmith.testing import mode
 
+    if testing:  # the workers uvicorn starts read the environment, not this process's arguments
+        os.environ["TOKENSMITH_TESTING"] = "1"
+    if allow_remote:
+        os.environ["TOKENSMITH_TESTING_ALLOW_REMOTE"] = "1"
     settings = _settings()
+    if settings.testing:
+        try:
+            click.echo(mode.announce(host or settings.host, workers, settings.testing_allow_remote))
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
     try:
         serving.check()
     except RuntimeError as exc:
@@ -250,9 +262,11 @@ def db_reset(yes: bool) -> None:
         core.db.dispose()
 
 
+from tokensmith.cli_seed import seed  # noqa: E402  (`tokensmith seed FILE`)
 from tokensmith.cli_tenant import tenant  # noqa: E402  (the gateway dialect's `tenant` group)
 
 main.add_command(tenant)
+main.add_command(seed)
 
 
 if __name__ == "__main__":  # pragma: no cover

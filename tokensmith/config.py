@@ -42,6 +42,9 @@ class Settings:
     max_connections: int = 1000  # per worker: connections or running requests beyond it get 503
     trusted_proxies: tuple[str, ...] = ()  # normalised networks (networks.parse_networks)
     metrics_token: str | None = field(default=None, repr=False)
+    # Testing mode (tokensmith/testing/, openapi/testing.yaml): a settable clock, seed/reset, faults.
+    testing: bool = False
+    testing_allow_remote: bool = False  # testing mode listens on loopback only unless this is set
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -83,6 +86,8 @@ class Settings:
             max_connections=read.integer("TOKENSMITH_MAX_CONNECTIONS", defaults.max_connections),
             trusted_proxies=proxies,
             metrics_token=env.get("TOKENSMITH_METRICS_TOKEN") or None,
+            testing=_truthy(env.get("TOKENSMITH_TESTING", "")),
+            testing_allow_remote=_truthy(env.get("TOKENSMITH_TESTING_ALLOW_REMOTE", "")),
         )
 
 
