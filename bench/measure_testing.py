@@ -1,6 +1,6 @@
 """Fixture start and reset times of the pytest plugin's server (figures in notes/readme-testing.md).
 
-Run: .venv/bin/python notes/measure_testing.py [DATABASE_URL]
+Run: .venv/bin/python bench/measure_testing.py [DATABASE_URL]
 """
 
 import statistics
