@@ -132,7 +132,7 @@ KNOWN_GOOD = [
     ("commandcenter POST /V4/AccessToken", {"tokenName": "ci", "tokenType": 3, "renewableUntilTimestamp": 0}),
     ("gateway POST /auth/login", {"username": " admin", "password": "p", "subdomain": "t1"}),
     ("gateway POST /workflow/trigger", {"workflowIdentifier": "sample_workflow", "initiatorContactId": -1}),
-    ("admin POST /users", {"username": "bob", "password": "long enough", "role": "user"}),
+    ("admin POST /users", {"username": "bob", "password": "long enough to pass", "role": "user"}),
     ("admin POST /users", {"username": "carol", "auth_source": "sso"}),
     ("admin PATCH /users/{user_id}", {"disabled": True}),
     ("admin POST /credentials/revoke", {"credentials": ["abc"]}),
