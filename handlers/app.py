@@ -12,7 +12,6 @@ import copy
 import gc
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -23,7 +22,7 @@ from connexion.options import SwaggerUIOptions
 from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive, Scope, Send
 
-from handlers import context, direct, errors, fastpath, observability, routes
+from handlers import context, direct, errors, fastpath, observability, redirects, routes
 from handlers.direct import DirectRoutes
 from handlers.routes import DIALECTS
 from handlers.validation import VALIDATORS, URIParser
@@ -33,7 +32,7 @@ from tokensmith.config import Settings
 from tokensmith.core import Core
 from tokensmith.errors import TokensmithError
 
-OPENAPI_DIR = Path(__file__).resolve().parent.parent / "openapi"
+OPENAPI_DIR = routes.OPENAPI_DIR
 SWAGGER_UI_PATH = "/ui"
 
 # Extra public URLs of a spec's JSON (Alation serves its token API's spec here).
@@ -147,6 +146,7 @@ class TokensmithApp:
         if scope["type"] != "http":
             await self.connexion(scope, receive, send)
             return
+        send = redirects.relative_location(send)  # Starlette builds a redirect's Location from Host
         started = time.perf_counter()
         request_id = observability.request_id_from(_header(scope, b"x-request-id"))
         observability._token_id.set(None)
