@@ -11,13 +11,8 @@ value of their parameters (`/V4/AccessToken/17` matches `/V4/AccessToken/{access
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
-
-import yaml
 
 from handlers import routes
-
-OPENAPI_DIR = Path(__file__).resolve().parent.parent.parent / "openapi"
 
 
 def _segments(path: str) -> tuple[str, ...]:
@@ -31,11 +26,7 @@ def served_templates() -> frozenset[tuple[str, ...]]:
     """Every operation path of every mounted spec, as lower-cased segments, with and without its base."""
     templates: set[tuple[str, ...]] = set()
     for stem, base, _wire in routes.DIALECTS:
-        spec_file = OPENAPI_DIR / f"{stem}.yaml"
-        if not spec_file.exists():
-            continue
-        spec = yaml.safe_load(spec_file.read_text())
-        for path in spec.get("paths", {}):
+        for path in routes.spec(stem).get("paths", {}):
             templates.add(_segments(path))
             templates.add(_segments(base + path))
     return frozenset(templates)
