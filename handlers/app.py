@@ -22,7 +22,7 @@ from connexion.options import SwaggerUIOptions
 from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive, Scope, Send
 
-from handlers import context, direct, errors, fastpath, observability, redirects, routes
+from handlers import context, direct, errors, fastpath, observability, redirects, routes, validation
 from handlers.direct import DirectRoutes
 from handlers.routes import DIALECTS
 from handlers.validation import VALIDATORS, URIParser
@@ -206,6 +206,9 @@ class TokensmithApp:
                 else HTTPException(400, "Malformed Content-Length header.")
             )
             await self._error(send, path, status_exc)
+            return
+        if validation.malformed_content_type(scope):
+            await self._error(send, path, HTTPException(400, "Malformed Content-Type header."))
             return
         scope = _lower_media_type(scope)
         operation = self.direct.get(scope["method"], path)

@@ -113,6 +113,15 @@ class JSONBody(_CheckFields, JSONRequestBodyValidator):
             raise BadRequestProblem(detail=f"JSON parse error - {payload.NESTED}") from exc
 
 
+def malformed_content_type(scope: Scope) -> bool:
+    """A Content-Type that is not an ASCII `type/subtype` is no media type (RFC 9110), and Connexion
+    decodes it as UTF-8 and splits it at `/` wherever it reads it: a 500 on any operation."""
+    return any(
+        key == b"content-type" and (not value.isascii() or b"/" not in value.partition(b";")[0])
+        for key, value in scope["headers"]
+    )
+
+
 def _require_media_type(scope: Scope) -> None:
     """A body sent without a Content-Type is refused (415, as Django REST framework does). Connexion
     would validate it as the operation's first media type and then hand the handler the raw bytes."""

@@ -241,3 +241,18 @@ def test_the_depth_limit_is_checked_without_recursion():
     for _ in range(10_000):
         deep = [deep]
     assert payload.problems(deep, "body") == {"body": [payload.NESTED]}
+
+
+# --- found by the raw-bytes fuzzer ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("row", OPERATIONS, ids=operation_id)
+def test_a_malformed_content_type_or_a_deep_body_is_a_4xx_on_every_operation(client, auth, row):
+    """Connexion decodes Content-Type as UTF-8 and splits it at `/`, and parses the body of an operation
+    that declares none: each was a 500 on operations no body validator guards."""
+    _stem, base, method, path, _operation = row
+    deep = b'{"x": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    for content_type, body in ((b"\x80", b""), (b"", b""), (b"json", b"{}"), (b"application/json", deep)):
+        headers = {**auth[base], "Content-Type": content_type}
+        response = client.request(method, path, headers=headers, content=body)
+        assert response.status_code < 500, (content_type, response.status_code, response.text[:300])

@@ -7,7 +7,7 @@ client's requests write are dumped before and after and compared.
 
 What a refused request may still write, and so is left out of the comparison: the audit log and the
 login throttle (a failed login is recorded by design), and a credential's `last_used_at` (authentication
-succeeds before a bad body is refused). Bounded by RAW_FUZZ_EXAMPLES per operation (default 12).
+succeeds before a bad body is refused). Bounded by RAW_FUZZ_EXAMPLES per operation (default 25).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from handlers import routes
 from tests.hostile import credentials, operation_id, operations
 from tokensmith.models import Base
 
-EXAMPLES = int(os.environ.get("RAW_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("RAW_FUZZ_EXAMPLES", "25"))
 OPERATIONS = operations()
 COMPARED_TABLES = [t for t in Base.metadata.sorted_tables if t.name not in ("audit_events", "login_throttle")]
 IGNORED_COLUMNS = {"last_used_at"}
@@ -85,18 +85,21 @@ def bodies(draw: Any, field_names: list[str]) -> bytes:
 @st.composite
 def requests(draw: Any, path: str, field_names: list[str], has_auth: bool) -> dict[str, Any]:
     segments = path.split("/")
-    if draw(st.booleans()):  # a path segment replaced by arbitrary text
+    if draw(st.integers(0, 3)) == 0:  # a path segment replaced by arbitrary text
         index = draw(st.integers(1, len(segments) - 1))
         segments[index] = quote(draw(st.text(max_size=20)), safe="")
     query = quote_from_bytes(draw(st.binary(max_size=60)), safe="=&")
     headers = {name: draw(header_bytes) for name in draw(st.sets(st.sampled_from(HEADER_NAMES), max_size=4))}
-    if draw(st.booleans()):
+    choice = draw(st.integers(0, 4))  # mostly JSON, so that bodies reach validation and the handlers
+    if choice < 3:
+        headers["Content-Type"] = b"application/json"
+    elif choice == 3:
         headers["Content-Type"] = draw(st.sampled_from(CONTENT_TYPES)).encode()
     return {
         "url": "/".join(segments) + (f"?{query}" if query else ""),
         "headers": headers,
         "content": draw(bodies(field_names)),
-        "authenticated": has_auth and draw(st.booleans()),
+        "authenticated": has_auth and draw(st.integers(0, 3)) > 0,
     }
 
 
