@@ -15,7 +15,6 @@ import copy
 import gc
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -26,7 +25,19 @@ from connexion.options import SwaggerUIOptions
 from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive, Scope, Send
 
-from handlers import access, bodies, context, direct, errors, fastpath, observability, routes, testing_layer
+from handlers import (
+    access,
+    bodies,
+    context,
+    direct,
+    errors,
+    fastpath,
+    observability,
+    redirects,
+    routes,
+    testing_layer,
+    validation,
+)
 from handlers.bodies import BodyTimeout, BodyTooLarge
 from handlers.direct import DirectRoutes
 from handlers.routes import DIALECTS
@@ -38,7 +49,7 @@ from tokensmith.core import Core
 from tokensmith.errors import TokensmithError
 from tokensmith.networks import TrustedProxies
 
-OPENAPI_DIR = Path(__file__).resolve().parent.parent / "openapi"
+OPENAPI_DIR = routes.OPENAPI_DIR
 SWAGGER_UI_PATH = "/ui"
 
 # Extra public URLs of a spec's JSON (Alation serves its token API's spec here).
@@ -161,6 +172,7 @@ class TokensmithApp:
         if scope["type"] != "http":
             await self.connexion(scope, receive, send)
             return
+        send = redirects.relative_location(send)  # Starlette builds a redirect's Location from Host
         started = time.perf_counter()
         request_id = observability.request_id_from(_header(scope, b"x-request-id"))
         observability._token_id.set(None)
@@ -231,6 +243,9 @@ class TokensmithApp:
                 else HTTPException(400, "Malformed Content-Length header.")
             )
             await self._error(send, path, status_exc)
+            return
+        if validation.malformed_content_type(scope):
+            await self._error(send, path, HTTPException(400, "Malformed Content-Type header."))
             return
         seconds = self.settings.body_timeout
         receive = bodies.limited(receive, limit, asyncio.get_running_loop().time() + seconds, seconds)

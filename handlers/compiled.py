@@ -5,7 +5,7 @@ same schema compiled to Python code answers in ~2 µs. A compiled check is only 
 "valid": a body it refuses is handed to Connexion's own path, which validates it again and words the
 400. So a compiled check must never accept a body that Connexion's Draft 4 validator refuses, and it
 is only built for schemas made of keywords whose meaning the two libraries share (`SAFE_KEYWORDS`);
-`format` is checked by jsonschema's own format checker, the one Connexion uses. OpenAPI's `nullable`
+`format` is checked by the same format checker as Connexion's path (`handlers.formats`). OpenAPI's `nullable`
 is left out of the compiled code, which makes it stricter (a null goes the long way), never laxer.
 The property test in `tests/test_compiled.py` holds the two validators to that promise.
 """
@@ -15,7 +15,8 @@ from __future__ import annotations
 import typing as t
 
 import fastjsonschema
-from jsonschema import Draft4Validator
+
+from handlers.formats import FORMAT_CHECKER
 
 Check = t.Callable[[t.Any], bool]
 DRAFT4 = "http://json-schema.org/draft-04/schema#"  # fastjsonschema's default would be draft 7
@@ -85,8 +86,7 @@ def _formats_used(schema: t.Any, found: set[str]) -> bool:
 
 
 def _jsonschema_format(name: str) -> t.Callable[[str], bool]:
-    checker = Draft4Validator.FORMAT_CHECKER
-    return lambda value: checker.conforms(value, name)
+    return lambda value: FORMAT_CHECKER.conforms(value, name)
 
 
 def compile_check(schema: dict) -> Check | None:

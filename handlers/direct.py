@@ -8,11 +8,12 @@ no body at all) — and runs them through the same pieces Connexion would, found
 Connexion's own built middleware stack: its security check (`SecurityOperation.verification_fn`),
 the spec's schema (checked by a compiled validator, `handlers.compiled`), the resolved handler, and
 its response validator when `validate_responses` is on. Everything else — another content type,
-a chunked, empty, unparsable or invalid body, an operation with parameters — is handed to Connexion
-untouched (an already read body is replayed), so every refusal is still Connexion's and worded as
-before. Failures after the hand-off point (security, the handler, response validation) go to the
-same error handler Connexion calls, and leave in the same bytes. `tests/test_direct.py` sends every
-operation the same requests with and without direct dispatch and compares the replies byte for byte.
+a chunked, empty, unparsable, invalid or unrepresentable (`handlers.payload`) body, an operation with
+parameters — is handed to Connexion untouched (an already read body is replayed), so every refusal
+is still Connexion's and worded as before. Failures after the hand-off point (security, the handler,
+response validation) go to the same error handler Connexion calls, and leave in the same bytes.
+`tests/test_direct.py` sends every operation the same requests with and without direct dispatch and
+compares the replies byte for byte.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from connexion.utils import is_json_mimetype
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from handlers import errors
+from handlers import errors, payload
 from handlers.compiled import Check, compile_check
 from handlers.validation import VALIDATORS, validator_for
 
@@ -174,6 +175,8 @@ async def serve(direct: DirectOperation, scope: Scope, receive: Receive, send: S
         raw, receive = await _read(receive)
         if not raw.strip():
             return receive
+        if payload.risky(raw):
+            return receive  # a number or a nesting orjson may read otherwise: Connexion's path decides
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError:

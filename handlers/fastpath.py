@@ -15,6 +15,19 @@ import typing as t
 from connexion.apps.asynchronous import AsyncApi, AsyncOperation
 from connexion.context import receive, scope
 from connexion.decorators import StarletteDecorator
+from connexion.lifecycle import ConnexionRequest
+
+
+class _Request(ConnexionRequest):
+    """Connexion's request, but a JSON body too deeply nested for Python's decoder reads as no body,
+    as Connexion already reads an unparsable one. Only an operation that declares no request body
+    (so nothing validated it) ever parses such a body here; it was a 500."""
+
+    async def json(self) -> t.Any:
+        try:
+            return await super().json()
+        except RecursionError:
+            return None
 
 
 class _DecorateOnce(StarletteDecorator):
@@ -26,7 +39,7 @@ class _DecorateOnce(StarletteDecorator):
         async def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
             if not parser:
                 parser.append(self.uri_parser)  # reads the operation from Connexion's context
-            request = self.framework.get_request(uri_parser=parser[0], scope=scope, receive=receive)
+            request = _Request(scope, receive, uri_parser=parser[0])  # what the framework's get_request makes
             return await decorated(request)
 
         return wrapper

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from handlers import admin_wire
+from handlers import admin_wire, formats
 from handlers.commandcenter import wire as commandcenter_wire
 from handlers.gateway import wire as gateway_wire
 from handlers.integration import wire as integration_wire
@@ -66,15 +66,32 @@ def scope_candidates(path: str, dialect: str) -> tuple[str, ...]:
     return (normal,)
 
 
-OPENAPI_DIR = Path(__file__).resolve().parent.parent / "openapi"
+def _openapi_dir() -> Path:
+    """Where the specs are read from. People edit them in the repository's `openapi/`; a wheel ships that
+    directory as this package's `handlers/openapi/` (pyproject.toml maps it there, see
+    `[tool.setuptools.package-dir]`), since nothing outside a package reaches site-packages. So an
+    installed tokensmith reads its packaged copy, and a checkout (or an editable install) the files
+    being edited."""
+    packaged = Path(__file__).resolve().parent / "openapi"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "openapi"
+
+
+OPENAPI_DIR = _openapi_dir()
 
 
 @cache
 def spec(stem: str) -> dict[str, Any]:
     """A spec file, parsed once per process (with libyaml where present): every app built in this
-    process (the tests build hundreds) shares the parse. Callers that may mutate it take a deep copy."""
+    process (the tests build hundreds) shares the parse. Callers that may mutate it take a deep copy.
+
+    A spec that names a `format` no checker knows is refused here: jsonschema would let any value
+    through it, and the handler behind would meet values the spec promised it would not."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load((OPENAPI_DIR / f"{stem}.yaml").read_text(), Loader=loader)  # noqa: S506 (a safe loader)
+    document = yaml.load((OPENAPI_DIR / f"{stem}.yaml").read_text(), Loader=loader)  # noqa: S506 (a safe loader)
+    unknown = formats.unchecked(document)
+    if unknown:
+        raise RuntimeError(f"openapi/{stem}.yaml uses formats no checker knows: {sorted(unknown)}")
+    return document
 
 
 @lru_cache(maxsize=1)

@@ -4,7 +4,9 @@ Two reasons to replace Connexion's own: (1) a dialect must be able to point at t
 (the integration dialect answers DRF's `{"field": ["message"]}`), so validation errors leave here as
 `FieldErrors` with every field's messages, not as one formatted string; (2) Connexion builds a new
 jsonschema validator for every request, while a schema's validator is built once here and reused.
-Invalid UTF-8 and unparsable JSON become a 400, never a 500.
+Invalid UTF-8 and unparsable JSON become a 400, never a 500; so does a body no layer behind this one
+could hold (`handlers.payload`). No message built here quotes a submitted value (`handlers.messages`),
+and query, path and header parameters are checked by the same rules as bodies (`Parameters`).
 """
 
 from __future__ import annotations
@@ -13,18 +15,24 @@ import json
 import typing as t
 
 from connexion.datastructures import MediaTypeDict
-from connexion.exceptions import BadRequestProblem
+from connexion.exceptions import BadRequestProblem, UnsupportedMediaTypeProblem
 from connexion.json_schema import Draft4RequestValidator
 from connexion.uri_parsing import OpenAPIURIParser
+from connexion.utils import is_null, is_nullable
 from connexion.validators import (
     VALIDATOR_MAP,
     FormDataValidator,
     JSONRequestBodyValidator,
     MultiPartFormDataValidator,
+    ParameterValidator,
 )
 from jsonschema import Draft4Validator, ValidationError
 from starlette.datastructures import Headers, UploadFile
 from starlette.types import Scope
+
+from handlers import payload
+from handlers.formats import FORMAT_CHECKER
+from handlers.messages import describe
 
 BODY = "body"
 
@@ -48,14 +56,15 @@ def validator_for(schema: dict) -> Draft4Validator:
     if entry is None or entry[0] is not schema:
         entry = (
             schema,
-            Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER),
+            Draft4RequestValidator(schema, format_checker=FORMAT_CHECKER),
         )
         _compiled[id(schema)] = entry
     return entry[1]
 
 
 def _message(error: ValidationError) -> tuple[str, str]:
-    """(field, message) for one jsonschema error, worded like Django REST framework where it can be."""
+    """(field, message) for one jsonschema error, worded like Django REST framework where it can be,
+    and never quoting the value (see `handlers.messages`)."""
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else BODY
         return missing, "This field is required."
@@ -64,7 +73,7 @@ def _message(error: ValidationError) -> tuple[str, str]:
         return field, "This field may not be null."
     if field == BODY and error.validator == "type":
         return field, "Expected an object of fields."
-    return field, error.message
+    return field, describe(error)
 
 
 def field_errors(schema: dict, body: t.Any) -> dict[str, list[str]]:
@@ -83,7 +92,7 @@ class _CheckFields:
     def _validate(self, body: t.Any) -> None:
         if body is None:
             raise FieldErrors({BODY: ["A request body is required."]})
-        errors = field_errors(self._schema, body)
+        errors = payload.problems(body, BODY) or field_errors(self._schema, body)
         if errors:
             raise FieldErrors(errors)
 
@@ -93,12 +102,31 @@ class JSONBody(_CheckFields, JSONRequestBodyValidator):
         raw = b"".join([chunk async for chunk in stream])
         if not raw.strip():
             return None
+        _require_media_type(scope)
         try:
-            return json.loads(raw.decode(self._encoding or "utf-8"))
+            return payload.loads(raw.decode(self._encoding or "utf-8"))
         except (UnicodeDecodeError, LookupError) as exc:
             raise BadRequestProblem(detail="JSON parse error - the body is not valid UTF-8.") from exc
         except json.JSONDecodeError as exc:
             raise BadRequestProblem(detail=f"JSON parse error - {exc}") from exc
+        except RecursionError as exc:
+            raise BadRequestProblem(detail=f"JSON parse error - {payload.NESTED}") from exc
+
+
+def malformed_content_type(scope: Scope) -> bool:
+    """A Content-Type that is not an ASCII `type/subtype` is no media type (RFC 9110), and Connexion
+    decodes it as UTF-8 and splits it at `/` wherever it reads it: a 500 on any operation."""
+    return any(
+        key == b"content-type" and (not value.isascii() or b"/" not in value.partition(b";")[0])
+        for key, value in scope["headers"]
+    )
+
+
+def _require_media_type(scope: Scope) -> None:
+    """A body sent without a Content-Type is refused (415, as Django REST framework does). Connexion
+    would validate it as the operation's first media type and then hand the handler the raw bytes."""
+    if not any(key == b"content-type" for key, _ in scope["headers"]):
+        raise UnsupportedMediaTypeProblem(detail="A request body needs a Content-Type header.")
 
 
 class _FormFields:
@@ -109,6 +137,7 @@ class _FormFields:
     _form_parser_cls: type
 
     async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> dict:
+        _require_media_type(scope)
         parser = self._form_parser_cls(Headers(scope=scope), stream)
         try:
             form = await parser.parse()
@@ -138,8 +167,30 @@ class MultiPartBody(_FormFields, _CheckFields, MultiPartFormDataValidator):
     pass
 
 
+class Parameters(ParameterValidator):
+    """Query, path, header and cookie parameters, checked as bodies are: the same format checker, the
+    same representability rules (a 30-digit `?limit=` is refused here, not by the database), and
+    messages that never quote the value (Connexion's quote it, followed by a dump of the schema)."""
+
+    def validate_parameter(  # type: ignore[override]
+        self, parameter_type: str, value: t.Any, param: dict, param_name: str | None = None
+    ) -> str | None:
+        if is_nullable(param) and is_null(value):
+            return None
+        if value is None:
+            return f"Missing {parameter_type} parameter '{param['name']}'" if param.get("required") else None
+        label = f"Invalid {parameter_type} parameter '{param['name']}'"
+        problems = payload.problems(value, param["name"])
+        if problems:
+            return f"{label}: {next(iter(problems.values()))[0]}"
+        schema = param.get("schema", param)
+        error = next(iter(validator_for(schema).iter_errors(value)), None)
+        return None if error is None else f"{label}: {describe(error)}"
+
+
 VALIDATORS = {
     **VALIDATOR_MAP,
+    "parameter": Parameters,
     "body": MediaTypeDict(
         {
             "*/*json": JSONBody,

@@ -1,6 +1,10 @@
 """Text that can be stored. PostgreSQL refuses NUL characters in text outright, so a value containing
 one can never equal anything stored: look-ups treat it as "no match" without asking the database, and
-writes refuse it as a field error (the specs declare the same rule as a pattern)."""
+writes refuse it as a field error (the specs declare the same rule as a pattern).
+
+The same holds for a lone surrogate (`\ud800`), which no UTF-8 encoder writes. The HTTP layer already
+refuses every request that carries one (`handlers.payload`); the check here covers the other ways in,
+such as a command-line argument that Python decoded with `surrogateescape`."""
 
 from __future__ import annotations
 
@@ -19,12 +23,22 @@ def tidy(value: str) -> str:
 
 
 def storable(value: str | None) -> bool:
-    return value is None or NUL not in value
+    if value is None or value.isascii():
+        return value is None or NUL not in value
+    return NUL not in value and _encodable(value)
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def require_storable(field: str, value: str | None) -> str | None:
     if not storable(value):
-        raise InvalidValue(field, "Text may not contain NUL characters.")
+        raise InvalidValue(field, "Text may not contain NUL characters or unpaired surrogates.")
     return value
 
 
