@@ -172,6 +172,7 @@ class TokensmithApp:
         if scope["type"] != "http":
             await self.connexion(scope, receive, send)
             return
+        raw_send = send  # the server's own: testing mode's connection faults need it
         send = redirects.relative_location(send)  # Starlette builds a redirect's Location from Host
         started = time.perf_counter()
         request_id = observability.request_id_from(_header(scope, b"x-request-id"))
@@ -197,7 +198,7 @@ class TokensmithApp:
                     scope,
                     receive,
                     send_with_id,
-                    raw_send=send,
+                    raw_send=raw_send,
                     request_id=request_id,
                     dispatch=self._dispatch,
                 )
