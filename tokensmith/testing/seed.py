@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tokensmith import audit, crypto, jwt_tokens, runtime, tenants, usernames, users, workflows
+from tokensmith import audit, crypto, jwt_tokens, runtime, tenants, tokens, usernames, users, workflows
 from tokensmith.core import Core
 from tokensmith.errors import Conflict, InvalidValue, NotFound, TokensmithError
 from tokensmith.models import Credential, Tenant, User
@@ -157,6 +157,9 @@ def _seed_token(core: Core, token: SeedToken) -> dict[str, Any]:
         if kind == "session":
             minutes = max(1, int((expires_at - now).total_seconds() // 60))
             attributes = {"device_id": token.device_id, "idle_minutes": min(minutes, 7 * 24 * 60)}
+        scopes: list[Any] = []
+        if parent is not None:  # a seeded child is restricted like one minted from its parent
+            scopes, attributes = tokens.inherit_restrictions(parent, scopes, attributes)
         credential = Credential(
             public_id=public_id,
             kind=kind,
@@ -166,7 +169,7 @@ def _seed_token(core: Core, token: SeedToken) -> dict[str, Any]:
             name=token.name,
             family=parent.family if parent is not None else uuid.uuid4().hex,
             parent_id=parent.id if parent is not None else None,
-            scopes=list(parent.scopes or []) if parent is not None else [],
+            scopes=scopes,
             attributes=attributes,
             secret_hash=crypto.keyed_hash(core.key, value),
             created_at=now,
