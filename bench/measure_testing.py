@@ -1,4 +1,4 @@
-"""Fixture start and reset times of the pytest plugin's server (figures in README, "Contract testing with the pytest plugin").
+"""Fixture start and reset times of the pytest plugin's server (figures: README, "Contract testing").
 
 Run: .venv/bin/python bench/measure_testing.py [DATABASE_URL]
 """

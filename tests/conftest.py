@@ -7,12 +7,14 @@ test runs on PostgreSQL instead, inside a schema of its own made for this run an
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -149,9 +151,6 @@ def live_server(settings: Settings, tmp_path: Path) -> Iterator[str]:
     """
     import subprocess
     import sys
-    import time
-
-    import httpx
 
     port = _free_port()
     env = dict(os.environ)
@@ -180,17 +179,30 @@ def live_server(settings: Settings, tmp_path: Path) -> Iterator[str]:
         cwd=Path(__file__).resolve().parent.parent,
     )
     base = f"http://127.0.0.1:{port}"
+    with serving(process, base + "/openapi/api_authentication/", tmp_path / "server.log", log):
+        yield base
+
+
+@contextlib.contextmanager
+def serving(process: Any, probe_url: str, log_path: Path, log: Any) -> Iterator[None]:
+    """Wait (90 s at most) until a server process answers `probe_url`; stop it and close its log after.
+    A server that dies or never answers fails the test with its log."""
+    import subprocess
+    import time
+
+    import httpx
+
     deadline = time.monotonic() + 90
     try:
         while True:
             try:
-                httpx.get(base + "/openapi/api_authentication/", timeout=1)
+                httpx.get(probe_url, timeout=1)
                 break
             except httpx.HTTPError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((tmp_path / "server.log").read_text()) from None
+                    raise RuntimeError(log_path.read_text()) from None
                 time.sleep(0.1)
-        yield base
+        yield
     finally:
         process.terminate()
         try:

@@ -19,7 +19,7 @@ import httpx
 import orjson
 import pytest
 
-from tests.conftest import _free_port
+from tests.conftest import _free_port, serving
 
 ADMIN_PASSWORD = "transport-limits-admin-password"
 LIMITS = {
@@ -64,24 +64,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         stderr=subprocess.STDOUT,
     )
     served = Server(process, port)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                httpx.get(served.base + "/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((directory / "server.log").read_text()) from None
-                time.sleep(0.1)
+    with serving(process, served.base + "/healthz", directory / "server.log", log):
         yield served
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 class Reply:
