@@ -16,10 +16,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from handlers import routes
 from handlers.gateway import wire as gateway_wire
 from tokensmith import tenants
 from tokensmith.errors import InvalidValue
 from tokensmith.testing import seed as core_seed
+
+# Which dialect a seeded prefixed token belongs to unless the document says: the one whose clients
+# present that kind (integration refresh and access tokens, commandcenter sessions).
+TOKEN_DIALECTS = core_seed.TokenDialects(
+    known=tuple(stem for stem, _base, _wire in routes.DIALECTS if stem != "ops"),
+    default_for_kind={"refresh": "integration", "access": "integration", "session": "commandcenter"},
+)
 
 
 def document_from(raw: Any) -> core_seed.SeedDocument:
@@ -173,4 +181,4 @@ def _workflows(item: Any, where: str) -> core_seed.SeedWorkflows:
 
 def seed(core: Any, raw: Any) -> dict[str, Any]:
     """Read, seed, answer: what the testing API and `tokensmith seed` both do."""
-    return answer(core_seed.seed(core, document_from(raw), gateway_wire.TENANT_TOKEN))
+    return answer(core_seed.seed(core, document_from(raw), gateway_wire.TENANT_TOKEN, TOKEN_DIALECTS))

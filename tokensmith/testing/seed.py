@@ -25,9 +25,15 @@ from tokensmith.models import Credential, Tenant, User
 
 ACTOR = "testing"
 DEFAULT_SESSION_IDLE_MINUTES = 30
-# The dialect whose clients present each kind of prefixed token, unless the document names another.
-DIALECTS = ("integration", "commandcenter", "gateway", "admin")
-DEFAULT_DIALECT = {"refresh": "integration", "access": "integration", "session": "commandcenter"}
+
+
+@dataclass(frozen=True)
+class TokenDialects:
+    """The dialects a seeded token may belong to, and the one whose clients present each kind of
+    prefixed token unless the document names another. The HTTP layer knows them; the core is told."""
+
+    known: tuple[str, ...]
+    default_for_kind: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,9 @@ class Seeded:
     workflows: dict[str, list[str]] = field(default_factory=dict)
 
 
-def seed(core: Core, document: SeedDocument, tenant_format: jwt_tokens.JwtFormat) -> Seeded:
+def seed(
+    core: Core, document: SeedDocument, tenant_format: jwt_tokens.JwtFormat, dialects: TokenDialects
+) -> Seeded:
     """Create everything in the document, in order: users, tenants, tokens, workflows. Each part is
     checked by the same rules as the API that would create it (password rules, username rules…); a
     failure stops the seed there and says which entry failed."""
@@ -105,7 +113,7 @@ def seed(core: Core, document: SeedDocument, tenant_format: jwt_tokens.JwtFormat
         }
     for index, token in enumerate(document.tokens):
         with _entry("tokens", index):
-            done.tokens.append(_seed_token(core, token))
+            done.tokens.append(_seed_token(core, token, dialects))
     for index, batch in enumerate(document.workflows):
         with _entry("workflows", index):
             with core.db.read() as session:
@@ -129,11 +137,11 @@ def _entry(part: str, index: int) -> Iterator[None]:
         raise
 
 
-def _seed_token(core: Core, token: SeedToken) -> dict[str, Any]:
+def _seed_token(core: Core, token: SeedToken, dialects: TokenDialects) -> dict[str, Any]:
     value, kind = _value_and_kind(core, token)
-    dialect = token.dialect or DEFAULT_DIALECT[kind]
-    if dialect not in DIALECTS:
-        raise InvalidValue("dialect", f"The dialect is one of {', '.join(DIALECTS)}.")
+    dialect = token.dialect or dialects.default_for_kind[kind]
+    if dialect not in dialects.known:
+        raise InvalidValue("dialect", f"The dialect is one of {', '.join(dialects.known)}.")
     now = core.clock.now()
     with core.db.write() as session:
         owner = session.scalar(select(User).where(User.username_key == usernames.key(token.user)))
