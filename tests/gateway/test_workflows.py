@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from handlers.gateway import wire
 from tests.gateway.conftest import BASE, trigger, triggered
-from tokensmith import workflows
+from tokensmith import listing, workflows
 from tokensmith.clock import MovableClock
 
 
@@ -235,7 +235,7 @@ def test_a_concurrent_reader_sees_the_run_and_step_running_while_a_step_works(
     original = workflows.STEP_RUNNERS["set"]
 
     def watching(config, scope):
-        run = workflows.list_steps(core, core_tenant(core), latest_trigger(core), workflows.listing.Listing())
+        run = workflows.list_steps(core, core_tenant(core), latest_trigger(core), listing.Listing())
         seen.append([step.status for step in run])
         return original(config, scope)
 
