@@ -1,9 +1,20 @@
 """Variables are checked against a definition's input parameters: every data type and constraint
-(core rules, no app needed)."""
+(tokensmith.workflows.variables; core rules, no app needed)."""
+
+from decimal import Decimal
 
 import pytest
 
-from tokensmith.workflows import Constraint, InvalidVariables, Parameter, check_variables
+from tokensmith.workflows.variables import (
+    BadValue,
+    Constraint,
+    InvalidVariables,
+    Parameter,
+    check_variables,
+    finite,
+    number,
+    whole,
+)
 
 
 def check(data_type: str, value, *constraints: Constraint, required: bool = False):
@@ -142,3 +153,51 @@ def test_non_finite_numbers_and_deep_nesting_are_refused():
     for _ in range(40):
         deep = [deep]
     assert problems("json", deep) == ["v is nested too deeply or holds a non-finite number."]
+
+
+def test_a_variable_no_parameter_declares_is_refused_by_name():
+    with pytest.raises(InvalidVariables) as caught:
+        check_variables([Parameter("v", "text")], {"v": "x", "w": 1})
+    assert caught.value.problems == {"variables.w": ["w is not an input parameter of this workflow."]}
+
+
+def test_every_variable_with_a_problem_is_reported_and_the_first_names_the_error():
+    parameters = [Parameter("a", "integer", True), Parameter("b", "boolean"), Parameter("c", "text")]
+    with pytest.raises(InvalidVariables) as caught:
+        check_variables(parameters, {"b": "maybe", "c": "fine"})
+    assert caught.value.problems == {
+        "variables.a": ["a is required."],
+        "variables.b": ["b must be true or false."],
+    }
+    assert caught.value.field == "variables.a"
+
+
+@pytest.mark.parametrize(
+    ("value", "exact"),
+    [(3, Decimal(3)), (0.1, Decimal("0.1")), (" -2.5e3 ", Decimal("-2.5e3")), (".5", Decimal(".5"))],
+)
+def test_number_is_the_exact_decimal_a_value_stands_for(value, exact):
+    assert number(value) == exact
+
+
+@pytest.mark.parametrize("value", [True, float("inf"), float("nan"), "NaN", "1e99999", "1,5", None, [1]])
+def test_number_is_none_for_what_is_no_finite_number(value):
+    assert number(value) is None
+
+
+def test_a_whole_number_is_read_from_its_text_or_an_integral_float_within_its_types_bounds():
+    assert whole(" 12 ", "integer") == 12 and whole(4.0, "long") == 4
+    assert whole(2**63 - 1, "long") == 2**63 - 1
+    with pytest.raises(BadValue, match="between"):
+        whole(2**63, "long")
+    with pytest.raises(BadValue, match="whole number"):
+        whole(4.5, "long")
+
+
+def test_finite_allows_nesting_up_to_the_limit_and_no_deeper():
+    nested: list = []
+    for _ in range(32):
+        nested = [nested]
+    assert finite(nested)
+    assert not finite([nested])
+    assert not finite({"a": {"b": [1.0, float("-inf")]}})
