@@ -1,4 +1,4 @@
-"""The listing language (filter / orderBy / skip / top), as the core parses it."""
+"""The listing language (tokensmith.listing: filter / orderBy / skip / top), as the core parses it."""
 
 import pytest
 
