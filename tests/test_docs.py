@@ -71,7 +71,9 @@ def blocks(path: Path) -> list[Block]:
         assert j < len(lines), f"{path.name}:{i + 1}: a fence that never closes"
         before = [line for line in lines[previous_end + 1 : i] if line.strip()]
         marker = _NOT_RUN.match(before[-1]) if before else None
-        block = Block(path.name, i + 1, lang, "\n".join(body) + "\n", marker["reason"].strip() if marker else None)
+        block = Block(
+            path.name, i + 1, lang, "\n".join(body) + "\n", marker["reason"].strip() if marker else None
+        )
         if lang in OUTPUT and found and not before and found[-1].lang in SHELL:
             found[-1].shows = block
         found.append(block)
@@ -106,7 +108,9 @@ def _wildcard(shown: str) -> re.Pattern[str]:
 
 def _matches(shown: Any, actual: Any) -> bool:
     if isinstance(shown, dict):
-        return isinstance(actual, dict) and all(k in actual and _matches(v, actual[k]) for k, v in shown.items())
+        return isinstance(actual, dict) and all(
+            k in actual and _matches(v, actual[k]) for k, v in shown.items()
+        )
     if isinstance(shown, list):
         return (
             isinstance(actual, list)
@@ -277,7 +281,10 @@ def test_the_runner_fails_a_page_that_uses_a_variable_before_defining_it(tmp_pat
     page = tmp_path / "page.md"
     page.write_text('```sh\necho "$PASSWORD"\n```\n\n```sh\nPASSWORD=x\n```\n')
     done = subprocess.run(
-        ["bash", "-c", _script(blocks(page), 8000)], capture_output=True, text=True, env={"PATH": _plain_path()}
+        ["bash", "-c", _script(blocks(page), 8000)],
+        capture_output=True,
+        text=True,
+        env={"PATH": _plain_path()},
     )
     assert done.returncode != 0 and "PASSWORD" in done.stderr
     assert list(_split(done.stdout)) == ["0"]  # the failing block is the first; the second never ran
@@ -288,7 +295,17 @@ def test_the_runner_fails_a_page_that_uses_a_variable_before_defining_it(tmp_pat
 
 def _build(config: Path, site: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config), "--site-dir", str(site)],
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--config-file",
+            str(config),
+            "--site-dir",
+            str(site),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -304,7 +321,10 @@ def test_the_site_builds_with_no_warning(tmp_path):
 
 @pytest.mark.parametrize(
     ("link", "complaint"),
-    [("[gone](no-such-page.md)", "no-such-page.md"), ("[gone](security.md#no-such-heading)", "no-such-heading")],
+    [
+        ("[gone](no-such-page.md)", "no-such-page.md"),
+        ("[gone](security.md#no-such-heading)", "no-such-heading"),
+    ],
     ids=["page", "anchor"],
 )
 def test_a_broken_link_fails_the_build(tmp_path, link, complaint):
@@ -347,3 +367,14 @@ def test_the_plugin_example_is_the_test_file_it_names():
     page = ROOT / "docs" / "contract-testing.md"
     shown = [b.text for b in blocks(page) if b.lang == "python" and "def test_" in b.text]
     assert shown == [(ROOT / "tests" / "plugin_outside" / "test_vendor_sdks.py").read_text()]
+
+
+def test_architecture_names_every_module():
+    """docs/architecture.md gives every module of the core and of the HTTP face a line of its own."""
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    for package in ("tokensmith", "handlers"):
+        for module in sorted((ROOT / package).rglob("*.py")):
+            relative = module.relative_to(ROOT / package).as_posix()
+            if relative.startswith(("migrations/", "openapi/")):
+                continue
+            assert f"| `{relative}` |" in page, f"docs/architecture.md does not name {package}/{relative}"
