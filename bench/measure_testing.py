@@ -1,4 +1,4 @@
-"""Fixture start and reset times of the pytest plugin's server (figures: README, "Contract testing").
+"""Fixture start and reset times of the pytest plugin's server (figures: docs/contract-testing.md).
 
 Run: .venv/bin/python bench/measure_testing.py [DATABASE_URL]
 """

@@ -5,7 +5,7 @@ PostgreSQL schema loaded from it), starts every app on every data set (one uvico
 to one core; wrk pinned to the other), checks that they answer correctly and alike, warms them up, then
 runs the rounds: in each round every (token count, scenario, app) once, in an order rotated per round.
 It prints the table and the issue's ratios and writes `bench/results/<git sha>-<timestamp>.json`.
-`--compare OLD.json NEW.json` prints two such files side by side. See README.md, "Performance".
+`--compare OLD.json NEW.json` prints two such files side by side. See docs/performance.md.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ spec declares nothing, declares something `policy.Declaration` cannot read, or c
 `security`: an operation open to `anonymous` takes no credential (`security: []` or none at all), and
 every other operation requires one. The decision itself is `tokensmith.policy`'s; this module only
 finds the declaration of the operation a request was routed to, and prints the "who may call what"
-table that README carries (`tokensmith access-table`).
+table that docs/security.md carries (`tokensmith access-table`).
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def describe(declaration: Declaration) -> str:
 
 
 def table_markdown() -> str:
-    """README's "Who may call what": one row per operation, from the specs' declarations."""
+    """docs/security.md's "Who may call what": one row per operation, from the specs' declarations."""
     lines = ["| operation | who may call it |", "|---|---|"]
     for _stem, base, method, path, operation, _security in operations():
         declaration = declarations()[(base, operation.get("operationId", ""))]

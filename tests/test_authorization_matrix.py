@@ -2,7 +2,7 @@
 
 For each (operation, caller) the expected outcome is derived from the operation's declaration in the
 spec (`x-tokensmith-access`), from which credentials each security scheme accepts (`ACCEPTS`, the
-declared table README shows), and from ownership (`tests.authz_world.ADMINISTERS`):
+declared table docs/security.md shows), and from ownership (`tests.authz_world.ADMINISTERS`):
 
 - refused callers (no credential, a credential none of the operation's schemes takes, or a kind the
   declaration does not admit) get 401 or 403, and nothing stored changes;
@@ -318,10 +318,10 @@ def test_acceptance_table_names_every_security_scheme():
             assert (stem, name) in ACCEPTS, (stem, name)
 
 
-def test_readme_shows_the_table_the_specs_declare():
-    """README's "Who may call what" table is `tokensmith access-table`'s output, exactly."""
+def test_the_docs_show_the_table_the_specs_declare():
+    """docs/security.md's "Who may call what" table is `tokensmith access-table`'s output, exactly."""
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    shown = readme.split("<!-- access-table:start -->\n", 1)[1].split("<!-- access-table:end -->", 1)[0]
+    page = (Path(__file__).resolve().parent.parent / "docs" / "security.md").read_text()
+    shown = page.split("<!-- access-table:start -->\n", 1)[1].split("<!-- access-table:end -->", 1)[0]
     assert shown.strip() == access.table_markdown().strip()

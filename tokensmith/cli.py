@@ -226,7 +226,7 @@ def user_set_password(username: str) -> None:
 
 @main.command("access-table")
 def access_table() -> None:
-    """Print who may call each operation, as the specs declare it (README's "Who may call what")."""
+    """Print who may call each operation, as the specs declare it (docs/security.md, "Who may call what")."""
     from handlers import access
 
     click.echo(access.table_markdown())

@@ -1,5 +1,5 @@
 """The vendors' own SDKs against the plugin's server: allie-sdk through a token expiry, cvpysdk
-through a fault. (README's "Contract testing with the pytest plugin" shows this file.)"""
+through a fault. (docs/contract-testing.md, "The pytest plugin", shows this file.)"""
 
 from __future__ import annotations
 
