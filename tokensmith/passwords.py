@@ -31,7 +31,6 @@ class Passwords:
     at another cost still verifies; `rehash` says when a verified one should be replaced."""
 
     def __init__(self, cost: Argon2Cost = Argon2Cost()) -> None:
-        self.cost = cost
         # argon2-cffi's default type is Argon2id
         self._hasher = PasswordHasher(
             time_cost=cost.time_cost, memory_cost=cost.memory_cost, parallelism=cost.parallelism
