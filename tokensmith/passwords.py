@@ -35,12 +35,9 @@ class Passwords:
         self._hasher = PasswordHasher(
             time_cost=cost.time_cost, memory_cost=cost.memory_cost, parallelism=cost.parallelism
         )
-
-    @functools.cached_property
-    def _dummy_hash(self) -> str:
-        """Verified against when the user does not exist, so a miss costs what a wrong password does
-        (made at this cost, and only when first needed: it is as slow as any other hash)."""
-        return self._hasher.hash("tokensmith-dummy-password")
+        # Verified against when the user does not exist, so a miss costs what a wrong password does (made
+        # here, at this cost: made at the first miss, it would make that miss take twice as long).
+        self._dummy_hash = self._hasher.hash("tokensmith-dummy-password")
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(_bytes(password))
