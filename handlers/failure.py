@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any, Protocol
 
 from connexion.exceptions import ProblemException
 from starlette.exceptions import HTTPException
@@ -48,15 +47,6 @@ class Failure:
             return HTTPStatus(self.status).phrase
         except ValueError:
             return "Error"
-
-
-class Dialect(Protocol):
-    """What a dialect's wire module offers the error path."""
-
-    CORE_ERRORS: dict[type[TokensmithError], int]
-    MEDIA_TYPE: str
-
-    def error_body(self, failure: Failure, path: str) -> dict[str, Any]: ...
 
 
 # The HTTP status of each core error, for a dialect with no reason to differ (most of them).

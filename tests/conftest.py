@@ -23,33 +23,24 @@ warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testcli
 from starlette.testclient import TestClient  # noqa: E402
 
 from handlers.app import TokensmithApp, create_app  # noqa: E402
-from tokensmith import passwords, users  # noqa: E402
+from tokensmith import users  # noqa: E402
 from tokensmith.clock import MovableClock  # noqa: E402
 from tokensmith.config import Settings  # noqa: E402
 from tokensmith.core import Core  # noqa: E402
 from tokensmith.db import Database  # noqa: E402
 from tokensmith.models import Base, User  # noqa: E402
+from tokensmith.passwords import Argon2Cost  # noqa: E402
 
 PG_URL = os.environ.get("TOKENSMITH_TEST_DATABASE_URL", "").strip()
 SECRET = b"test-secret-key-of-enough-length-0123456789"
 PASSWORD = "correct horse battery"
+# Argon2id still, at a test-sized cost (the TOKENSMITH_ARGON2_* setting): the suite makes hundreds of hashes.
+TEST_ARGON2 = Argon2Cost(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 def _pg_url_with_schema(url: str, schema: str) -> str:
     joiner = "&" if "?" in url else "?"
     return f"{url}{joiner}options=-csearch_path%3D{schema}"
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _fast_argon2() -> Iterator[None]:
-    """Argon2id still, with test-sized costs: the suite creates hundreds of passwords."""
-    from argon2 import PasswordHasher
-
-    original = passwords._hasher
-    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    passwords._DUMMY_HASH = passwords._hasher.hash("tokensmith-dummy-password")
-    yield
-    passwords._hasher = original
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +90,7 @@ def clock() -> MovableClock:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, secret_key=SECRET, validate_responses=True)
+    return Settings(database_url=database_url, secret_key=SECRET, validate_responses=True, argon2=TEST_ARGON2)
 
 
 @pytest.fixture

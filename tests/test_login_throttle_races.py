@@ -12,6 +12,7 @@ from tests import racing
 from tokensmith import runtime, users
 from tokensmith.errors import LoginFailed, Throttled
 from tokensmith.models import LoginThrottle
+from tokensmith.passwords import Passwords
 
 RACERS = 40
 
@@ -21,14 +22,14 @@ def checks(monkeypatch):
     """Count real password verifications (Argon2id runs), from any thread."""
     counted = {"n": 0}
     lock = threading.Lock()
-    real = users.verify_password
+    real = Passwords.verify
 
-    def counting(stored_hash, password):
+    def counting(self, stored_hash, password):
         with lock:
             counted["n"] += 1
-        return real(stored_hash, password)
+        return real(self, stored_hash, password)
 
-    monkeypatch.setattr(users, "verify_password", counting)
+    monkeypatch.setattr(Passwords, "verify", counting)
     return counted
 
 

@@ -32,3 +32,11 @@ def test_what_only_the_test_extra_installed_is_not_needed_at_run_time():
     runtime = " ".join(PYPROJECT["project"]["dependencies"])
     for needed in ("jsonschema", "rfc3339-validator", "fastjsonschema", "orjson"):
         assert needed in runtime, needed
+
+
+def test_every_package_data_pattern_names_a_file_that_exists():
+    setuptools_table = PYPROJECT["tool"]["setuptools"]
+    for package, patterns in setuptools_table["package-data"].items():
+        directory = ROOT / setuptools_table["package-dir"].get(package, package.replace(".", "/"))
+        for pattern in patterns:
+            assert any(directory.glob(pattern)), f"{package}: nothing matches {pattern!r} in {directory}"

@@ -1,8 +1,13 @@
 """The `tokensmith` command: serve, runtime settings (`conf`), users, and the database.
 
 A face like `handlers/`: the one module of the core package allowed to import the HTTP layer (for
-`serve`). Passwords are read from a prompt or standard input, never from an argument, so they do not
-end up in shell history or `ps` output.
+`serve`, and to add the commands that read a dialect's documents, which live beside that dialect).
+Passwords are read from a prompt or standard input, never from an argument, so they do not end up in
+shell history or `ps` output.
+
+Every command finds the database as `serve` does (`config.database_url`). Only `serve` and
+`db upgrade` create one; the others refuse, naming the database they looked for, rather than act on a
+new empty file in whatever directory they were started from.
 """
 
 from __future__ import annotations
@@ -11,12 +16,16 @@ import json
 import os
 import sys
 import warnings
+from pathlib import Path
 
 import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
-from tokensmith import runtime, users
+from tokensmith import config, runtime, users
 from tokensmith.config import Settings, SettingsError
 from tokensmith.core import Core
+from tokensmith.db import Database
 from tokensmith.errors import InvalidValue, TokensmithError
 
 # Connexion imports Starlette's test client, whose deprecation notice is no news to someone serving.
@@ -30,8 +39,52 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-def _core() -> Core:
+def open_core(*, migrated: bool = True) -> Core:
+    """The core on the database `serve` would use, which must exist already (and, when `migrated`, be
+    at the newest migration). Checked before the settings are read, which create a server key beside
+    the database when there is none, and before SQLite is asked, which creates a missing file."""
+    url = config.database_url(os.environ, Path.cwd())
+    path = config.sqlite_file(url)
+    if path is not None and (not path.is_file() or path.stat().st_size == 0):
+        raise _no_database(f"There is no tokensmith database at {path.absolute()}", create=True)
+    if migrated:
+        database = Database(url)
+        try:
+            current = database.is_current()
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise _no_database(f"Cannot open the database {_shown(url)}: {reason}", create=False) from None
+        finally:
+            database.dispose()
+        if not current:
+            raise _no_database(
+                f"The database {_shown(url)} has no tokensmith tables, or not the newest ones.\n"
+                "`tokensmith db upgrade` migrates it (`tokensmith serve` does too)",
+                create=False,
+            )
     return Core.open(_settings())
+
+
+def _shown(url: str) -> str:
+    path = config.sqlite_file(url)
+    return str(path.absolute()) if path is not None else make_url(url).render_as_string(hide_password=True)
+
+
+def _no_database(problem: str, *, create: bool) -> click.ClickException:
+    if os.environ.get("TOKENSMITH_DATABASE_URL"):
+        source = "It is the one TOKENSMITH_DATABASE_URL names."
+    else:
+        source = (
+            f"TOKENSMITH_DATABASE_URL is not set, so that is {config.DEFAULT_DB_FILE} in the working "
+            "directory."
+        )
+    advice = (
+        "Point at your database with TOKENSMITH_DATABASE_URL (e.g. "
+        "sqlite:////srv/tokensmith/tokensmith.db or postgresql://user@host/dbname)"
+    )
+    if create:
+        advice += ", or create this one with `tokensmith db upgrade` (or `tokensmith serve`)"
+    return click.ClickException(f"{problem}.\n{source}\n{advice}.")
 
 
 def _fail(exc: TokensmithError) -> None:
@@ -122,7 +175,7 @@ def _show(value: object) -> str:
 @click.option("-s", "--set", "new_value", help="Set KEY to this value.")
 def conf(key: str | None, new_value: str | None) -> None:
     """Print or set a runtime setting; with no KEY, list them all. Applies at once to every worker."""
-    core = _core()
+    core = open_core()
     try:
         if key is None:
             with core.db.read() as session:
@@ -162,9 +215,9 @@ def user_create(
     username: str, role: str, sso: bool, email: str | None, first_name: str | None, last_name: str | None
 ) -> None:
     """Create an account; the password is read from a prompt or standard input."""
-    password = None if sso else _read_password()
-    core = _core()
+    core = open_core()  # before the prompt: no password typed for a database that is not there
     try:
+        password = None if sso else _read_password()
         created = users.create_user(
             core,
             username,
@@ -187,7 +240,7 @@ def user_create(
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def user_list(as_json: bool) -> None:
     """List accounts (never a password hash)."""
-    core = _core()
+    core = open_core()
     try:
         for account in users.list_users(core):
             row = {
@@ -210,10 +263,9 @@ def user_list(as_json: bool) -> None:
 @click.argument("username")
 def user_set_password(username: str) -> None:
     """Set an account's password, read from a prompt or standard input."""
-    password = _read_password()
-    core = _core()
+    core = open_core()
     try:
-        users.set_password(core, username, password, actor="cli")
+        users.set_password(core, username, _read_password(), actor="cli")
         click.echo(f"Password of {username!r} changed.")
     except TokensmithError as exc:
         _fail(exc)
@@ -239,8 +291,8 @@ def db() -> None:
 
 @db.command("upgrade")
 def db_upgrade() -> None:
-    """Apply every pending migration."""
-    core = _core()
+    """Apply every pending migration (creating the database when there is none)."""
+    core = Core.open(_settings())
     try:
         core.db.upgrade()
         click.echo("Database is at the newest migration.")
@@ -254,7 +306,7 @@ def db_reset(yes: bool) -> None:
     """Delete everything and migrate afresh (for contract tests between runs)."""
     if not yes:
         raise click.ClickException("This deletes every user, token and setting; add --yes to confirm.")
-    core = _core()
+    core = open_core(migrated=False)
     try:
         core.db.reset()
         click.echo("Database reset.")
@@ -262,8 +314,8 @@ def db_reset(yes: bool) -> None:
         core.db.dispose()
 
 
+from handlers.gateway.cli import tenant  # noqa: E402  (the gateway dialect's `tenant` group)
 from tokensmith.cli_seed import seed  # noqa: E402  (`tokensmith seed FILE`)
-from tokensmith.cli_tenant import tenant  # noqa: E402  (the gateway dialect's `tenant` group)
 
 main.add_command(tenant)
 main.add_command(seed)

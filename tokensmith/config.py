@@ -10,10 +10,14 @@ from __future__ import annotations
 import os
 import secrets
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from tokensmith import networks
+from tokensmith.passwords import Argon2Cost
 
 DEFAULT_DB_FILE = "tokensmith.db"
 SECRET_FILE_SUFFIX = ".secret"
@@ -45,6 +49,8 @@ class Settings:
     # Testing mode (tokensmith/testing/, openapi/testing.yaml): a settable clock, seed/reset, faults.
     testing: bool = False
     testing_allow_remote: bool = False  # testing mode listens on loopback only unless this is set
+    # Argon2id's cost for password hashes (tokensmith.passwords); a login upgrades a hash made with another.
+    argon2: Argon2Cost = Argon2Cost()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -57,7 +63,7 @@ class Settings:
                 "any client's X-Forwarded-For. List your proxies in TOKENSMITH_TRUSTED_PROXIES instead "
                 "(addresses and CIDRs, comma-separated) and unset TOKENSMITH_TRUST_FORWARDED_FOR."
             )
-        url = env.get("TOKENSMITH_DATABASE_URL") or f"sqlite:///{cwd / DEFAULT_DB_FILE}"
+        url = database_url(env, cwd)
         key_text = env.get("TOKENSMITH_SECRET_KEY")
         key = key_text.encode() if key_text else load_or_create_secret(secret_path_for(url, cwd))
         if len(key) < 16:
@@ -88,7 +94,36 @@ class Settings:
             metrics_token=env.get("TOKENSMITH_METRICS_TOKEN") or None,
             testing=_truthy(env.get("TOKENSMITH_TESTING", "")),
             testing_allow_remote=_truthy(env.get("TOKENSMITH_TESTING_ALLOW_REMOTE", "")),
+            argon2=_argon2_cost(read, defaults.argon2),
         )
+
+
+def database_url(env: Mapping[str, str], cwd: Path) -> str:
+    """The database every process of one installation shares: `serve`, its workers and every CLI
+    command resolve it here, so that they cannot disagree about which file they mean."""
+    return env.get("TOKENSMITH_DATABASE_URL") or f"sqlite:///{cwd / DEFAULT_DB_FILE}"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file an SQLite URL names (relative to the working directory, as SQLite reads it), or None
+    for another database or an in-memory one: what can be checked for existence without creating it."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _argon2_cost(read: _Reader, default: Argon2Cost) -> Argon2Cost:
+    parallelism = read.integer("TOKENSMITH_ARGON2_PARALLELISM", default.parallelism)
+    least_memory = 8 * parallelism  # Argon2 needs 8 KiB for each lane
+    return Argon2Cost(
+        time_cost=read.integer("TOKENSMITH_ARGON2_TIME_COST", default.time_cost),
+        memory_cost=read.integer("TOKENSMITH_ARGON2_MEMORY_COST", default.memory_cost, minimum=least_memory),
+        parallelism=parallelism,
+    )
 
 
 class _Reader:

@@ -1,4 +1,5 @@
-"""The core's context: the database, the server key and the clock, handed to every core function."""
+"""The core's context: the database, the server key, the clock and the password cost, handed to every
+core function."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 from tokensmith.clock import Clock, SystemClock
 from tokensmith.config import Settings
 from tokensmith.db import Database
+from tokensmith.passwords import Passwords
 
 
 @dataclass
@@ -14,6 +16,7 @@ class Core:
     db: Database
     key: bytes
     clock: Clock = field(default_factory=SystemClock)
+    passwords: Passwords = field(default_factory=Passwords)
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None) -> Core:
@@ -21,4 +24,5 @@ class Core:
             db=Database(settings.database_url),
             key=settings.secret_key,
             clock=clock or SystemClock(),
+            passwords=Passwords(settings.argon2),
         )

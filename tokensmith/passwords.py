@@ -7,6 +7,7 @@ import functools
 import gzip
 import string
 import unicodedata
+from dataclasses import dataclass
 from importlib import resources
 
 from argon2 import PasswordHasher
@@ -14,29 +15,51 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from tokensmith.errors import InvalidValue
 
-_hasher = PasswordHasher()  # argon2-cffi's default type is Argon2id
-# Verified against when the user does not exist, so a miss costs the same time as a wrong password.
-_DUMMY_HASH = _hasher.hash("tokensmith-dummy-password")
+
+@dataclass(frozen=True)
+class Argon2Cost:
+    """Argon2id's cost (process settings TOKENSMITH_ARGON2_*). The defaults are argon2-cffi's own
+    (RFC 9106's low-memory profile), written out so that a library upgrade cannot change them unseen."""
+
+    time_cost: int = 3  # passes over the memory
+    memory_cost: int = 64 * 1024  # KiB
+    parallelism: int = 4  # lanes
+
+
+class Passwords:
+    """Hashing and checking at one cost. A hash carries the parameters it was made with, so a hash made
+    at another cost still verifies; `rehash` says when a verified one should be replaced."""
+
+    def __init__(self, cost: Argon2Cost = Argon2Cost()) -> None:
+        # argon2-cffi's default type is Argon2id
+        self._hasher = PasswordHasher(
+            time_cost=cost.time_cost, memory_cost=cost.memory_cost, parallelism=cost.parallelism
+        )
+        # Verified against when the user does not exist, so a miss costs what a wrong password does (made
+        # here, at this cost: made at the first miss, it would make that miss take twice as long).
+        self._dummy_hash = self._hasher.hash("tokensmith-dummy-password")
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(_bytes(password))
+
+    def verify(self, stored_hash: str | None, password: str) -> bool:
+        try:
+            matched = self._hasher.verify(stored_hash or self._dummy_hash, _bytes(password))
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+        return matched and bool(stored_hash)
+
+    def rehash(self, stored_hash: str, password: str) -> str | None:
+        """After `verify` accepted `password`: its hash at this cost when `stored_hash` was made with other
+        parameters, else None. Only a login knows the password, so only a login can upgrade a hash."""
+        if not self._hasher.check_needs_rehash(stored_hash):
+            return None
+        return self.hash(password)
 
 
 def _bytes(password: str) -> bytes:
     """UTF-8, with a lone surrogate (valid JSON, not valid UTF-8) passed through instead of raising."""
     return password.encode("utf-8", "surrogatepass")
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(_bytes(password))
-
-
-def verify_password(stored_hash: str | None, password: str) -> bool:
-    try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, _bytes(password)) and stored_hash is not None
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
-
-
-def needs_rehash(stored_hash: str) -> bool:
-    return _hasher.check_needs_rehash(stored_hash)
 
 
 # --- rules for a new password (NIST SP 800-63B section 3.1.1.2) ------------------------------------

@@ -25,7 +25,6 @@ from tokensmith.auth import Principal
 from tokensmith.core import Core
 from tokensmith.errors import Conflict, Forbidden, InvalidValue, LoginFailed, NotFound, TokenInvalid
 from tokensmith.models import Credential, Tenant, User
-from tokensmith.passwords import hash_password
 
 SUPERADMIN = "superadmin"
 TENANT_ADMIN_ROLE = "user"  # a tenant's admin administers the tenant, not tokensmith
@@ -98,7 +97,7 @@ def create_tenant(
 ) -> tuple[Tenant, tokens.Issued]:
     """Tenant, admin user and first access token, all or nothing. Hashes a password: call off the loop."""
     new = _checked(new)
-    password_hash = hash_password(new.admin_password)  # before the transaction: Argon2id is slow
+    password_hash = core.passwords.hash(new.admin_password)  # before the transaction: Argon2id is slow
     now = core.clock.now()
     try:
         with core.db.write() as session:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -12,7 +12,7 @@ from tokensmith import audit, throttle, tokens, usernames
 from tokensmith.core import Core
 from tokensmith.errors import Conflict, InvalidValue, LoginFailed, NotFound
 from tokensmith.models import Credential, User
-from tokensmith.passwords import MIN_LENGTH, check_new, hash_password, verify_password
+from tokensmith.passwords import MIN_LENGTH, check_new
 from tokensmith.text import require_storable
 
 ROLES = ("user", "admin", "superadmin")
@@ -58,7 +58,7 @@ def create_user(
     user = User(
         username=username,
         username_key=username_key,
-        password_hash=hash_password(password) if auth_source == "local" and password else None,
+        password_hash=core.passwords.hash(password) if auth_source == "local" and password else None,
         role=role,
         auth_source=auth_source,
         disabled=False,
@@ -108,7 +108,7 @@ def set_password(core: Core, username: str, password: str, actor: str | None = N
 
 def _store_password(core: Core, user: User, password: str, actor: str | None) -> User:
     check_new(password, username=user.username)
-    new_hash = hash_password(password)
+    new_hash = core.passwords.hash(password)
     with core.db.write() as session:
         stored = session.get(User, user.id)
         if stored is None:
@@ -143,10 +143,17 @@ def authenticate(core: Core, username: str, password: str, client: str | None) -
         reservation = throttle.reserve(session, core.key, username, client, now)
     with core.db.read() as session:
         user = find_by_name(session, username)
-    ok = verify_password(user.password_hash if user else None, password)
+    ok = core.passwords.verify(user.password_hash if user else None, password)
     if ok and user is not None and not user.disabled:
+        upgraded = core.passwords.rehash(user.password_hash, password) if user.password_hash else None
         with core.db.write() as session:
             throttle.record_success(session, reservation)
+            if upgraded is not None:  # unless the password changed meanwhile: that hash is newer
+                session.execute(
+                    update(User)
+                    .where(User.id == user.id, User.password_hash == user.password_hash)
+                    .values(password_hash=upgraded)
+                )
         return user
     with core.db.write() as session:
         throttle.record_failure(session, reservation)

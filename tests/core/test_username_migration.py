@@ -11,13 +11,13 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from tests.conftest import PASSWORD, PG_URL, SECRET, _pg_url_with_schema
+from tests.conftest import PASSWORD, PG_URL, SECRET, TEST_ARGON2, _pg_url_with_schema
 from tokensmith import users
 from tokensmith.clock import MovableClock
 from tokensmith.core import Core
 from tokensmith.db import Database
 from tokensmith.errors import LoginFailed
-from tokensmith.passwords import hash_password
+from tokensmith.passwords import Passwords
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def at_0001(tmp_path):
 
 
 def _insert_users(db: Database, names: list[str]) -> None:
-    password_hash = hash_password(PASSWORD)
+    password_hash = Passwords(TEST_ARGON2).hash(PASSWORD)
     with db.engine.begin() as conn:
         for name in names:
             conn.execute(
@@ -64,7 +64,7 @@ def test_upgrade_computes_keys_and_parks_later_collisions(at_0001):
     assert keys["Ünal"] == "ünal" and keys["bob"] == "bob"
     assert keys["ünal"].startswith("DUPLICATE-") and keys["ＢＯＢ"].startswith("DUPLICATE-")
     assert len(parked) == 2
-    core = Core(db=at_0001, key=SECRET, clock=MovableClock())
+    core = Core(db=at_0001, key=SECRET, clock=MovableClock(), passwords=Passwords(TEST_ARGON2))
     assert users.authenticate(core, "ÜNAL", PASSWORD, None).username == "Ünal"
     with pytest.raises(LoginFailed):
         users.authenticate(core, keys["ünal"], PASSWORD, None)

@@ -1,8 +1,9 @@
 """`tokensmith tenant …`: the gateway dialect's tenants from the command line.
 
-A face like `cli.py` (so it may read the gateway dialect's document format from `handlers/`):
-`tokensmith tenant workflows import <tenantExternalId> <file>` loads workflow definitions from a JSON
-or YAML file into one tenant, all or nothing, replacing definitions with the same identifier.
+It reads the gateway's workflow document format, so it lives beside that format, and `tokensmith.cli`
+adds it to the `tokensmith` command. `tokensmith tenant workflows import <tenantExternalId> <file>`
+loads workflow definitions from a JSON or YAML file into one tenant, all or nothing, replacing
+definitions with the same identifier.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import yaml
 
 from handlers.gateway import wire
 from tokensmith import workflows
-from tokensmith.config import Settings
-from tokensmith.core import Core
 from tokensmith.errors import TokensmithError
 
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
@@ -53,8 +52,10 @@ def tenant_workflows() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def workflows_import(tenant_external_id: str, file: Path) -> None:
     """Import the workflow definitions in FILE (JSON or YAML) into the tenant TENANT_EXTERNAL_ID."""
+    from tokensmith.cli import open_core  # here: tokensmith.cli imports this module to add `tenant`
+
     document = load_document(file)
-    core = Core.open(Settings.from_env())
+    core = open_core()
     try:
         imported = workflows.import_definitions(
             core, tenant_external_id, wire.definitions_from_document(document), actor="cli"
