@@ -61,7 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, help="unmeasured seconds per app and scenario (default 2)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     parser.add_argument("--scenarios", default=",".join(scenarios.SCENARIOS), help="which scenarios")
-    parser.add_argument("--apps", default=",".join(scenarios.APPS), help="which apps")
+    parser.add_argument("--apps", default=",".join(scenarios.RUN_APPS), help="which apps")
     parser.add_argument(
         "--pg-url", help=f"PostgreSQL server URL (default ${postgres.URL_ENV} or {postgres.DEFAULT_URL})"
     )
@@ -87,6 +87,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for name in args.apps:
         if name not in scenarios.APPS:
             parser.error(f"unknown app {name!r}")
+    if scenarios.ASYNC_FLOOR in args.apps and args.db != POSTGRESQL:
+        parser.error(f"{scenarios.ASYNC_FLOOR} serves PostgreSQL only: add --db postgresql")
     if args.rounds < 1 or args.seconds < 1 or min(args.tokens) < 1:
         parser.error("rounds, seconds and token counts must be positive")
     return args
