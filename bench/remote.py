@@ -26,12 +26,11 @@ from typing import Any
 import psycopg
 
 from bench import checks, dataset, load, machine, postgres, remote_report, report, scenarios, seeding
-from bench.apps import environment
 from bench.apps.environment import libpq_url
 from bench.latency_proxy import DEFAULT_DELAY_MS, LatencyProxy, RoundTrip, RttProbe, measure_rtt
 from bench.remote_report import LOCAL, PLACEMENTS, REMOTE
-from bench.run import delete_issued, elapsed, log
-from bench.servers import Cores, Server
+from bench.run import delete_issued, elapsed, freshen_last_used, log
+from bench.servers import Cores, Server, app_server, running
 
 LOCAL_APPS = (scenarios.TOKENSMITH, scenarios.FASTAPI, scenarios.FLOOR, scenarios.ASYNC_FLOOR)
 # The sync floor is left out remotely: it blocks its event loop on each query by design, so through
@@ -142,31 +141,18 @@ def servers(
     urls: dict[str, str], args: argparse.Namespace, cores: Cores, run_dir: Path
 ) -> Iterator[dict[tuple[str, str], Server]]:
     """Every app at each placement, started and ready; all stopped on the way out."""
-    started: dict[tuple[str, str], Server] = {}
-    try:
-        for placement in PLACEMENTS:
-            for name in args.apps[placement]:
-                app = scenarios.APPS[name]
-                server = Server(
-                    label=f"{name}@{placement}",
-                    target=app.target,
-                    env={
-                        environment.DATABASE_URL: urls[placement],
-                        environment.SECRET_KEY: dataset.SECRET_KEY.decode(),
-                        environment.VALIDATE_RESPONSES: "",
-                    },
-                    log_path=run_dir / "logs" / f"{placement}-{name}.log",
-                    factory=app.factory,
-                    lifespan=app.lifespan,
-                )
-                started[(placement, name)] = server
-                server.start(cores.server)
-        for server in started.values():
-            server.wait_ready()
+    planned = {
+        (placement, name): app_server(
+            scenarios.APPS[name],
+            f"{name}@{placement}",
+            urls[placement],
+            run_dir / "logs" / f"{placement}-{name}.log",
+        )
+        for placement in PLACEMENTS
+        for name in args.apps[placement]
+    }
+    with running(planned, cores.server) as started:
         yield started
-    finally:
-        for server in started.values():
-            server.stop()
 
 
 def preflight(
@@ -216,6 +202,7 @@ def rtt_pair(direct_url: str, proxied_url: str, queries: int) -> dict[str, dict[
 
 def measure(
     args: argparse.Namespace,
+    pool: dataset.Pool,
     jobs: list[Job],
     live: dict[tuple[str, str], Server],
     urls: dict[str, str],
@@ -223,6 +210,8 @@ def measure(
 ) -> list[dict[str, Any]]:
     """The warm-up, then the rounds (odd rounds in reverse: A B B A), each run beside an RTT probe."""
     for job in jobs:
+        if job.scenario in scenarios.RECORDS_USE:
+            freshen_last_used(urls[LOCAL], pool)
         load.run(
             live[(job.placement, job.app)].base_url,
             job.request,
@@ -238,23 +227,22 @@ def measure(
     for round_index in range(args.rounds):
         for job in jobs if round_index % 2 == 0 else jobs[::-1]:
             server = live[(job.placement, job.app)]
+            if job.scenario in scenarios.RECORDS_USE:
+                freshen_last_used(urls[LOCAL], pool)
             probe = RttProbe(urls[job.placement])
-            cpu_before = server.cpu_seconds()
             with probe.running():
-                sample = load.run(
-                    server.base_url,
+                sample, cpu_us = load.measured(
+                    server,
                     job.request,
                     job.lines,
                     seconds=args.seconds,
                     connections=job.connections,
                     core=cores.load,
                 )
-            cpu = server.cpu_seconds() - cpu_before
             backlog_s = settle(server, job)
             if job.scenario in scenarios.WRITES_ROWS:
                 delete_issued(urls[LOCAL], args.tokens)
             rtt: RoundTrip | None = probe.result()
-            cpu_us = round(cpu / sample.requests * 1e6, 1) if sample.requests else 0.0
             samples.append(
                 {
                     "placement": job.placement,
@@ -324,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"   {elapsed()} pre-flight: every app answers 200 at both placements and the twins answer "
                 f"tokensmith's bodies ({len(jobs)} runs)"
             )
-            samples = measure(args, jobs, live, urls, cores)
+            samples = measure(args, pool, jobs, live, urls, cores)
             rtt["after"] = rtt_pair(urls[LOCAL], urls[REMOTE], args.rtt_queries)
     except KeyboardInterrupt:
         log("interrupted: servers and proxy stopped, schema dropped")

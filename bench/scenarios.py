@@ -91,6 +91,9 @@ SCENARIOS: dict[str, dict[str, Callable[[Pool], Request]]] = {
 }
 # Scenarios whose requests write rows that must be removed after each run (see `bench.run`).
 WRITES_ROWS = {ISSUE}
+# Scenarios whose requests record a token's last use (at most once a minute per token): every pool token
+# is marked used just before each run, so no app pays for writes the app before it was spared.
+RECORDS_USE = {WHOAMI}
 # Pairs whose answers must be identical, byte for byte after JSON parsing (`bench.checks`).
 SAME_WIRE = {VALIDATE: (FLOOR, ASYNC_FLOOR, FASTAPI), WHOAMI: (FLOOR, ASYNC_FLOOR)}
 # What `python -m bench.run` serves unless told otherwise (the async floor needs PostgreSQL; it is

@@ -23,6 +23,7 @@ from starlette.testclient import TestClient  # noqa: E402
 from bench import checks, dataset, postgres, remote_report, scenarios, seed_tokensmith  # noqa: E402
 from bench.apps import async_floor, environment, fastapi_twin, floor  # noqa: E402
 from bench.latency_proxy import LatencyProxy, measure_rtt  # noqa: E402
+from bench.run import freshen_last_used  # noqa: E402
 from handlers.app import create_app  # noqa: E402
 from tokensmith.config import Settings  # noqa: E402
 
@@ -273,3 +274,23 @@ def test_every_ratio_names_a_measured_app_scenario_and_figure() -> None:
             assert side.placement in remote_report.PLACEMENTS, ratio.name
             assert side.app in scenarios.SCENARIOS[side.scenario], ratio.name
             assert side.field in figures, ratio.name
+
+
+def test_freshly_marked_tokens_are_not_written_again_by_a_whoami_run(bench_db, senders) -> None:
+    url, pool = bench_db
+    token, _owner = pool.access[1]
+
+    def last_used() -> str | None:
+        with closing(sqlite3.connect(environment.sqlite_path(url))) as conn:
+            row = conn.execute(
+                "SELECT last_used_at FROM credentials WHERE public_id = ?", (token[:16],)
+            ).fetchone()
+        return row[0]
+
+    freshen_last_used(url, pool)
+    marked = last_used()
+    assert marked is not None
+    whoami = scenarios.SCENARIOS[scenarios.WHOAMI][scenarios.TOKENSMITH](pool)
+    for app in (scenarios.TOKENSMITH, scenarios.FLOOR):
+        assert checks.send_line(senders[app], whoami, token).status == 200
+    assert last_used() == marked
