@@ -324,7 +324,12 @@ def main(argv: list[str] | None = None) -> int:
         "git": git,
         "started_at": started_at.isoformat(timespec="seconds"),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine.describe() | {"pinning": cores.describe(), "postgresql": postgres_version(base)},
+        "machine": machine.describe()
+        | {
+            "pinning": cores.describe()
+            + ("" if cores.load is None else f", latency proxy on core {cores.load}"),
+            "postgresql": postgres_version(base),
+        },
         "load_average": {"before": load_before, "after": machine.load_average()},
         "config": {
             "tokens": args.tokens,

@@ -300,9 +300,10 @@ def describe_rtt(measured: dict[str, Any]) -> str:
 def machine_line(document: dict[str, Any]) -> str:
     m = document["machine"]
     packages = ", ".join(f"{name} {version}" for name, version in m["packages"].items() if version)
+    wrk = (m.get("wrk") or "wrk ?").split(" Copyright")[0]
     return (
         f"{m['cores']}-core {m['cpu']}, {m['memory_gib']} GiB, {m['os']}, Python {m['python']}, "
-        f"PostgreSQL {m.get('postgresql', '?')}, {m.get('wrk') or 'wrk ?'}; {packages}; {m['pinning']}"
+        f"PostgreSQL {m.get('postgresql', '?')}, {wrk}; {packages}; {m['pinning']}"
     )
 
 
