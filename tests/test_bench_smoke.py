@@ -123,7 +123,8 @@ def remote_db() -> Iterator[tuple[str, str, dataset.Pool]]:
     base = postgres.base_url(None)
     problem = postgres.available(base)
     if problem:
-        pytest.skip(f"PostgreSQL is not reachable at {base} ({problem}); the remote-database smoke needs it")
+        reason = problem.splitlines()[0]
+        pytest.skip(f"PostgreSQL is not reachable at {base} ({reason}); the remote-database smoke needs it")
     schema, url, pool = postgres.create_small(base, REMOTE_TOKENS)
     try:
         yield base, url, pool
