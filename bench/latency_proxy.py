@@ -155,8 +155,9 @@ async def serve(listen_port: int, upstream: tuple[str, int], delay: float) -> No
         loop.add_signal_handler(sig, stop.set)
     port = server.sockets[0].getsockname()[1]
     print(f"{READY_MARK}{port}", flush=True)
-    async with server:
-        await stop.wait()
+    await stop.wait()
+    # Not `async with server`: from Python 3.12 its exit waits for every proxied connection to close.
+    server.close()
 
 
 def main(argv: list[str] | None = None) -> int:
