@@ -33,11 +33,11 @@ class Reply:
 Send = Callable[[str, str, dict[str, str], bytes | None], Reply]
 
 
-def http_sender(base_url: str) -> Send:
+def http_sender(base_url: str, timeout: float = TIMEOUT_S) -> Send:
     host, port = base_url.removeprefix("http://").split(":")
 
     def send(method: str, path: str, headers: dict[str, str], body: bytes | None) -> Reply:
-        conn = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT_S)
+        conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
         try:
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()

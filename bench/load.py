@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench.servers import pinned
+from bench.servers import Server, pinned
 
 SCRIPT = Path(__file__).with_name("wrk_script.lua")
 INSTALL_HINT = "wrk is not installed. Install it with: apt-get update && apt-get install -y wrk"
@@ -116,3 +116,13 @@ def run(
         timeouts=data["timeouts"],
         status_errors=data["status_errors"],
     )
+
+
+def measured(
+    server: Server, request: Request, lines_file: Path, *, seconds: float, connections: int, core: int | None
+) -> tuple[Sample, float]:
+    """One run against `server`, and the server's CPU per request during it (µs)."""
+    cpu_before = server.cpu_seconds()
+    sample = run(server.base_url, request, lines_file, seconds=seconds, connections=connections, core=core)
+    cpu = server.cpu_seconds() - cpu_before
+    return sample, round(cpu / sample.requests * 1e6, 1) if sample.requests else 0.0

@@ -20,6 +20,7 @@ PACKAGES = (
     "starlette",
     "SQLAlchemy",
     "psycopg",
+    "psycopg-pool",
     "jsonschema",
     "orjson",
     "fastapi",

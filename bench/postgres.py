@@ -17,10 +17,11 @@ import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
-from bench import dataset, seeding
+from bench import dataset, seed_tokensmith, seeding
 from bench.apps.environment import libpq_url
 from tokensmith.db import Database
 
@@ -67,6 +68,14 @@ def drop_stale_schemas(url: str, log: Callable[[str], None]) -> None:
                 conn.execute(f'DROP SCHEMA "{name}" CASCADE')
 
 
+def _reset_sequence(cursor: psycopg.Cursor[Any], table: str) -> None:
+    """Rows were written with explicit ids: the next id the table hands out comes after them."""
+    cursor.execute(
+        f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+        f'COALESCE((SELECT max(id) FROM "{table}"), 1))'
+    )
+
+
 def _copy_table(source: sqlite3.Connection, target: psycopg.Connection, table: str) -> None:
     columns = [row[1] for row in source.execute(f'PRAGMA table_info("{table}")')]
     names = ", ".join(f'"{column}"' for column in columns)
@@ -74,18 +83,31 @@ def _copy_table(source: sqlite3.Connection, target: psycopg.Connection, table: s
         with cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
             for row in source.execute(f'SELECT {names} FROM "{table}" ORDER BY rowid'):
                 copy.write_row(row)
-        cursor.execute(
-            f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-            f'COALESCE((SELECT max(id) FROM "{table}"), 1))'
-        )
+        _reset_sequence(cursor, table)
+
+
+def _new_schema(url: str, tokens: int) -> tuple[str, str]:
+    """An empty schema named so that `drop_stale_schemas` finds it if this process dies: (name, URL)."""
+    schema = f"{SCHEMA_PREFIX}{tokens}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    return schema, with_schema(url, schema)
+
+
+def create_small(url: str, tokens: int) -> tuple[str, str, dataset.Pool]:
+    """A new schema seeded directly with tokensmith's rows only (no cache, no simplejwt): for the smoke
+    test, where a few tokens take a fraction of a second. Returns (schema, URL selecting it, pool)."""
+    schema, scoped = _new_schema(url, tokens)
+    access, refresh = seed_tokensmith.seed(scoped, tokens)
+    with psycopg.connect(libpq_url(scoped), autocommit=True) as conn, conn.cursor() as cursor:
+        for table in ("users", "credentials"):
+            _reset_sequence(cursor, table)
+    return schema, scoped, dataset.Pool(access=access, refresh=refresh, jwt=[])
 
 
 def create(url: str, tokens: int, log: Callable[[str], None]) -> tuple[str, str]:
     """A new schema holding the cached data set for `tokens`; returns (schema, URL selecting it)."""
-    schema = f"{SCHEMA_PREFIX}{tokens}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    scoped = with_schema(url, schema)
+    schema, scoped = _new_schema(url, tokens)
     log(f"  loading {tokens:,} tokens into PostgreSQL schema {schema}")
     database = Database(scoped)
     try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.scenarios import FASTAPI, FLOOR, ISSUE, SIMPLEJWT, TOKENSMITH, VALIDATE, WHOAMI
+from bench.scenarios import ASYNC_FLOOR, FASTAPI, FLOOR, ISSUE, SIMPLEJWT, TOKENSMITH, VALIDATE, WHOAMI
 
 Key = tuple[str, int, str, str]  # (db, tokens, scenario, app)
 
@@ -37,6 +37,7 @@ VS_FASTAPI = Target("validate req/s: tokensmith ÷ FastAPI twin", ">=", 1.0)
 VS_SIMPLEJWT = Target("validate req/s: tokensmith ÷ simplejwt", ">=", 3.0)
 BIG_VS_SMALL = Target("validate req/s: tokensmith at {big} ÷ at {small} tokens", ">=", 0.9)
 ISSUE_VS_VALIDATE = Target("p50: tokensmith issue ÷ validate", "<=", 3.0)
+WHOAMI_VS_FLOOR = Target("whoami req/s: tokensmith ÷ floor", ">=", 0.6)
 
 
 def _key(sample: dict[str, Any]) -> Key:
@@ -73,7 +74,7 @@ def summarise(samples: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-_APP_ORDER = {TOKENSMITH: 0, FLOOR: 1, FASTAPI: 2, SIMPLEJWT: 3}
+_APP_ORDER = {TOKENSMITH: 0, FLOOR: 1, ASYNC_FLOOR: 2, FASTAPI: 3, SIMPLEJWT: 4}
 _SCENARIO_ORDER = {VALIDATE: 0, WHOAMI: 1, ISSUE: 2}
 
 
@@ -147,11 +148,11 @@ def ratios(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
             out.append(
                 _ratio(
                     samples,
-                    "whoami req/s: tokensmith ÷ floor",
+                    WHOAMI_VS_FLOOR.name,
                     k(WHOAMI, TOKENSMITH),
                     k(WHOAMI, FLOOR),
                     "rps",
-                    None,
+                    WHOAMI_VS_FLOOR,
                 )
             )
             out.append(

@@ -29,7 +29,8 @@ from bench import checks, dataset, load, machine, postgres, report, scenarios, s
 from bench.apps import environment
 from bench.apps.environment import libpq_url
 from bench.seed_tokensmith import seeded_max_id
-from bench.servers import Cores, Server
+from bench.servers import Cores, Server, app_server, running
+from tokensmith import crypto
 
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
 REFERENCE_MODULES = {
@@ -61,7 +62,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, help="unmeasured seconds per app and scenario (default 2)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     parser.add_argument("--scenarios", default=",".join(scenarios.SCENARIOS), help="which scenarios")
-    parser.add_argument("--apps", default=",".join(scenarios.APPS), help="which apps")
+    parser.add_argument("--apps", default=",".join(scenarios.RUN_APPS), help="which apps")
     parser.add_argument(
         "--pg-url", help=f"PostgreSQL server URL (default ${postgres.URL_ENV} or {postgres.DEFAULT_URL})"
     )
@@ -87,6 +88,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for name in args.apps:
         if name not in scenarios.APPS:
             parser.error(f"unknown app {name!r}")
+    if scenarios.ASYNC_FLOOR in args.apps and args.db != POSTGRESQL:
+        parser.error(f"{scenarios.ASYNC_FLOOR} serves PostgreSQL only: add --db postgresql")
     if args.rounds < 1 or args.seconds < 1 or min(args.tokens) < 1:
         parser.error("rounds, seconds and token counts must be positive")
     return args
@@ -109,6 +112,27 @@ def delete_issued(url: str, tokens: int) -> None:
     else:
         with psycopg.connect(libpq_url(url), autocommit=True) as conn:
             conn.execute(sql.format(p="%s"), (seeded_max_id(tokens),))
+
+
+def freshen_last_used(url: str, pool: dataset.Pool) -> None:
+    """Mark every pool token used just now, before a run of a scenario that records use (`whoami`).
+
+    The app writes `last_used_at` at most once a minute per token, so whichever app ran such a scenario
+    first after a minute had passed would pay a write for every token in the pool (1,000 commits; on
+    PostgreSQL each waits for a WAL flush) and the apps after it none. Fresh marks before every run
+    treat every app alike; the write path itself is still exercised by the pre-flight.
+    """
+    ids = [parsed.public_id for token, _owner in pool.access if (parsed := crypto.parse(token))]
+    path = environment.sqlite_path(url)
+    if path:
+        now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        with closing(sqlite3.connect(path, timeout=30)) as conn, conn:
+            conn.executemany(
+                "UPDATE credentials SET last_used_at = ? WHERE public_id = ?", [(now, i) for i in ids]
+            )
+    else:
+        with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+            conn.execute("UPDATE credentials SET last_used_at = now() WHERE public_id = ANY(%s)", (ids,))
 
 
 @contextmanager
@@ -135,32 +159,19 @@ def servers(
     db: str, urls: dict[int, str], args: argparse.Namespace, cores: Cores, run_dir: Path
 ) -> Iterator[dict[tuple[int, str], Server]]:
     """Every app on every data set, started and ready; all stopped on the way out."""
-    started: dict[tuple[int, str], Server] = {}
-    try:
-        for n, url in urls.items():
-            for name in args.apps:
-                app = scenarios.APPS[name]
-                env = {
-                    environment.DATABASE_URL: url,
-                    environment.SECRET_KEY: dataset.SECRET_KEY.decode(),
-                    environment.VALIDATE_RESPONSES: "1" if args.validate_responses else "",
-                }
-                server = Server(
-                    label=f"{name}@{db}/{n}",
-                    target=app.target,
-                    env=env,
-                    log_path=run_dir / "logs" / f"{db}-{n}-{name}.log",
-                    factory=app.factory,
-                    lifespan=app.lifespan,
-                )
-                started[(n, name)] = server
-                server.start(cores.server)
-        for server in started.values():
-            server.wait_ready()
+    planned = {
+        (n, name): app_server(
+            scenarios.APPS[name],
+            f"{name}@{db}/{n}",
+            url,
+            run_dir / "logs" / f"{db}-{n}-{name}.log",
+            args.validate_responses,
+        )
+        for n, url in urls.items()
+        for name in args.apps
+    }
+    with running(planned, cores.server) as started:
         yield started
-    finally:
-        for server in started.values():
-            server.stop()
 
 
 def run_database(
@@ -193,6 +204,8 @@ def run_database(
         log(f"   pre-flight: every app answers 200, the twins answer tokensmith's bodies ({len(jobs)} runs)")
         if args.warmup > 0:
             for n, scenario, app, request, lines in jobs:
+                if scenario in scenarios.RECORDS_USE:
+                    freshen_last_used(urls[n], pools[n])
                 load.run(
                     live[(n, app)].base_url,
                     request,
@@ -205,19 +218,18 @@ def run_database(
                     delete_issued(urls[n], n)
         for round_index in range(args.rounds):
             for n, scenario, app, request, lines in jobs if round_index % 2 == 0 else jobs[::-1]:
-                cpu_before = live[(n, app)].cpu_seconds()
-                sample = load.run(
-                    live[(n, app)].base_url,
+                if scenario in scenarios.RECORDS_USE:
+                    freshen_last_used(urls[n], pools[n])
+                sample, cpu_us = load.measured(
+                    live[(n, app)],
                     request,
                     lines,
                     seconds=args.seconds,
                     connections=args.connections,
                     core=cores.load,
                 )
-                cpu = live[(n, app)].cpu_seconds() - cpu_before
                 if scenario in scenarios.WRITES_ROWS:
                     delete_issued(urls[n], n)
-                cpu_us = round(cpu / sample.requests * 1e6, 1) if sample.requests else 0.0
                 samples.append(
                     {"db": db, "tokens": n, "scenario": scenario, "app": app, "round": round_index}
                     | sample.to_json()

@@ -16,6 +16,7 @@ from bench.dataset import Pool
 from bench.load import Request
 
 TOKENSMITH, FLOOR, FASTAPI, SIMPLEJWT = "tokensmith", "floor", "fastapi", "simplejwt"
+ASYNC_FLOOR = "async-floor"
 VALIDATE, WHOAMI, ISSUE = "validate", "whoami", "issue"
 
 VALIDATE_PATH = "/integration/v1/validateAPIAccessToken/"
@@ -42,6 +43,11 @@ APPS: dict[str, App] = {
         description="handlers.app:ready_to_serve(create_app())",
     ),
     FLOOR: App(FLOOR, "bench.apps.floor:create", description="hand-written Starlette + DB-API"),
+    ASYNC_FLOOR: App(
+        ASYNC_FLOOR,
+        "bench.apps.async_floor:create",
+        description="hand-written Starlette + psycopg AsyncConnectionPool (PostgreSQL only)",
+    ),
     FASTAPI: App(FASTAPI, "bench.apps.fastapi_twin:create", description="FastAPI + SQLAlchemy ORM"),
     SIMPLEJWT: App(
         SIMPLEJWT,
@@ -73,11 +79,23 @@ def _issue(pool: Pool) -> Request:
 
 # scenario -> app -> how that app is asked (apps absent from a scenario are not run on it)
 SCENARIOS: dict[str, dict[str, Callable[[Pool], Request]]] = {
-    VALIDATE: {TOKENSMITH: _validate, FLOOR: _validate, FASTAPI: _validate, SIMPLEJWT: _verify},
-    WHOAMI: {TOKENSMITH: _whoami, FLOOR: _whoami},
+    VALIDATE: {
+        TOKENSMITH: _validate,
+        FLOOR: _validate,
+        ASYNC_FLOOR: _validate,
+        FASTAPI: _validate,
+        SIMPLEJWT: _verify,
+    },
+    WHOAMI: {TOKENSMITH: _whoami, FLOOR: _whoami, ASYNC_FLOOR: _whoami},
     ISSUE: {TOKENSMITH: _issue},
 }
 # Scenarios whose requests write rows that must be removed after each run (see `bench.run`).
 WRITES_ROWS = {ISSUE}
+# Scenarios whose requests record a token's last use (at most once a minute per token): every pool token
+# is marked used just before each run, so no app pays for writes the app before it was spared.
+RECORDS_USE = {WHOAMI}
 # Pairs whose answers must be identical, byte for byte after JSON parsing (`bench.checks`).
-SAME_WIRE = {VALIDATE: (FLOOR, FASTAPI), WHOAMI: (FLOOR,)}
+SAME_WIRE = {VALIDATE: (FLOOR, ASYNC_FLOOR, FASTAPI), WHOAMI: (FLOOR, ASYNC_FLOOR)}
+# What `python -m bench.run` serves unless told otherwise (the async floor needs PostgreSQL; it is
+# measured by `python -m bench.remote`).
+RUN_APPS = (TOKENSMITH, FLOOR, FASTAPI, SIMPLEJWT)

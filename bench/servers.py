@@ -15,10 +15,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from bench import dataset
+from bench.apps import environment
 
 READY_TIMEOUT_S = 60.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -154,3 +158,51 @@ class Server:
                 return
             except subprocess.TimeoutExpired:
                 continue
+
+
+class Servable(Protocol):
+    """How uvicorn serves an app (`bench.scenarios.App`)."""
+
+    @property
+    def target(self) -> str: ...
+
+    @property
+    def factory(self) -> bool: ...
+
+    @property
+    def lifespan(self) -> str: ...
+
+
+def app_server(
+    app: Servable, label: str, database_url: str, log_path: Path, validate_responses: bool = False
+) -> Server:
+    """A server for `app` on the database at `database_url`, with the bench's key (not started yet)."""
+    return Server(
+        label=label,
+        target=app.target,
+        env={
+            environment.DATABASE_URL: database_url,
+            environment.SECRET_KEY: dataset.SECRET_KEY.decode(),
+            environment.VALIDATE_RESPONSES: "1" if validate_responses else "",
+        },
+        log_path=log_path,
+        factory=app.factory,
+        lifespan=app.lifespan,
+    )
+
+
+K = TypeVar("K")
+
+
+@contextmanager
+def running(servers: dict[K, Server], core: int | None) -> Iterator[dict[K, Server]]:
+    """All of `servers` started on `core` and ready; every one stopped on the way out, whatever happens."""
+    try:
+        for server in servers.values():
+            server.start(core)
+        for server in servers.values():
+            server.wait_ready()
+        yield servers
+    finally:
+        for server in servers.values():
+            server.stop()

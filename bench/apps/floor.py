@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hmac
 import sqlite3
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import psycopg
@@ -34,6 +35,7 @@ TOKEN_PROBLEM = {
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 WHOAMI_BASE = "/api/v1"
 WHOAMI_PATH = WHOAMI_BASE + "/whoami"
+VALIDATE_PATH = "/integration/v1/validateAPIAccessToken/"
 
 VALIDATE_SQL = (
     "SELECT user_id, secret_hash, created_at, expires_at, revoked_at FROM credentials WHERE public_id = {p}"
@@ -47,6 +49,19 @@ TOUCH_SQL = (
     "UPDATE credentials SET last_used_at = {p}"
     " WHERE id = {p} AND (last_used_at IS NULL OR last_used_at <= {p})"
 )
+
+
+class Values(Protocol):
+    """How a database's values read and bind: stored timestamps, a bound timestamp, the scopes column."""
+
+    @staticmethod
+    def moment(value: Any) -> datetime | None: ...
+
+    @staticmethod
+    def bind(moment: datetime) -> Any: ...
+
+    @staticmethod
+    def scopes(value: Any) -> list[str]: ...
 
 
 class SqliteStore:
@@ -78,20 +93,12 @@ class SqliteStore:
         return [] if value in (None, "[]") else orjson.loads(value)
 
 
-class PostgresStore:
-    """One psycopg connection for the process, autocommit; psycopg prepares repeated statements itself."""
+class PostgresValues:
+    """psycopg's values: timestamps come and go as aware datetimes, scopes as a JSON list."""
 
-    def __init__(self, url: str) -> None:
-        self.conn = psycopg.connect(environment.libpq_url(url), autocommit=True)
-        self.validate_sql = VALIDATE_SQL.format(p="%s")
-        self.principal_sql = PRINCIPAL_SQL.format(p="%s")
-        self.touch_sql = TOUCH_SQL.format(p="%s")
-
-    def one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        return self.conn.execute(sql, params).fetchone()
-
-    def execute(self, sql: str, params: tuple[Any, ...]) -> None:
-        self.conn.execute(sql, params)
+    validate_sql = VALIDATE_SQL.format(p="%s")
+    principal_sql = PRINCIPAL_SQL.format(p="%s")
+    touch_sql = TOUCH_SQL.format(p="%s")
 
     @staticmethod
     def moment(value: datetime | None) -> datetime | None:
@@ -104,6 +111,19 @@ class PostgresStore:
     @staticmethod
     def scopes(value: Any) -> list[str]:
         return value or []
+
+
+class PostgresStore(PostgresValues):
+    """One psycopg connection for the process, autocommit; psycopg prepares repeated statements itself."""
+
+    def __init__(self, url: str) -> None:
+        self.conn = psycopg.connect(environment.libpq_url(url), autocommit=True)
+
+    def one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        return self.conn.execute(sql, params).fetchone()
+
+    def execute(self, sql: str, params: tuple[Any, ...]) -> None:
+        self.conn.execute(sql, params)
 
 
 def _timestamp(moment: datetime | None) -> str | None:
@@ -134,6 +154,110 @@ def _field_errors(data: Any) -> dict[str, list[str]]:
     return errors
 
 
+@dataclass(frozen=True)
+class Whoami:
+    """What whoami answers once the row is read, and the last-used write it owes first (or None)."""
+
+    response: Response
+    touch: tuple[Any, ...] | None = None
+
+
+def validate_request(body: bytes) -> Response | tuple[dict[str, Any], str]:
+    """The validate request up to its one query: a refusal, or (the body, the public id to look up)."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return _json({"detail": f"JSON parse error - {exc}", "code": "400000"}, 400)
+    errors = _field_errors(data)
+    if errors:
+        return _json(errors, 400)
+    parsed = crypto.parse(data["api_access_token"])
+    if parsed is None or parsed.kind != "access":
+        return _json(ACCESS_INVALID, 401)
+    return data, parsed.public_id
+
+
+def validate_answer(store: Values, key: bytes, data: dict[str, Any], row: tuple[Any, ...] | None) -> Response:
+    """The validate answer from the looked-up row."""
+    if row is None:
+        return _json(ACCESS_INVALID, 401)
+    value = data["api_access_token"]
+    owner, secret_hash, created_at, expires_at, revoked_at = row
+    if not hmac.compare_digest(crypto.keyed_hash(key, value), secret_hash) or owner != int(data["user_id"]):
+        return _json(ACCESS_INVALID, 401)
+    now = datetime.now(UTC)
+    expires = store.moment(expires_at)
+    if revoked_at is not None:
+        status = "REVOKED"
+    elif expires is not None and expires <= now:
+        status = "EXPIRED"
+    else:
+        status = "ACTIVE"
+    return _json(
+        {
+            "api_access_token": value,
+            "user_id": owner,
+            "created_at": _timestamp(store.moment(created_at)),
+            "token_expires_at": _timestamp(expires),
+            "token_status": status,
+        }
+    )
+
+
+def whoami_request(request: Request) -> Response | tuple[str, str]:
+    """The whoami request up to its query: a refusal, or (the token, the public id to look up)."""
+    value = (request.headers.get("token") or "").strip()
+    parsed = crypto.parse(value)
+    if parsed is None or parsed.kind != "access":
+        return _json(TOKEN_PROBLEM, 401, "application/problem+json")
+    return value, parsed.public_id
+
+
+def whoami_answer(store: Values, key: bytes, value: str, row: tuple[Any, ...] | None) -> Whoami:
+    """The whoami answer from the principal's row, and the last-used write when the stored one is stale."""
+    if row is None or not hmac.compare_digest(crypto.keyed_hash(key, value), row[6]):
+        return Whoami(_json(TOKEN_PROBLEM, 401, "application/problem+json"))
+    (
+        cid,
+        public_id,
+        kind,
+        dialect,
+        owner,
+        tenant,
+        _hash,
+        expires_at,
+        revoked_at,
+        last_used_at,
+        scopes,
+    ) = row[:11]
+    username, role, user_tenant, disabled = row[11:]
+    now = datetime.now(UTC)
+    expires = store.moment(expires_at)
+    if revoked_at is not None or (expires is not None and expires <= now) or bool(disabled):
+        return Whoami(_json(TOKEN_PROBLEM, 401, "application/problem+json"))
+    endpoints = [endpoint.lower() for endpoint in store.scopes(scopes)]
+    if endpoints and not any(p.startswith(e) for p in (WHOAMI_PATH.lower(), "/whoami") for e in endpoints):
+        forbidden = {
+            "type": "about:blank",
+            "title": "Forbidden",
+            "status": 403,
+            "detail": "This token is not allowed to call this API endpoint.",
+        }
+        return Whoami(_json(forbidden, 403, "application/problem+json"))
+    last_used = store.moment(last_used_at)
+    touch = None
+    if last_used is None or last_used <= now - LAST_USED_RESOLUTION:
+        touch = (store.bind(now), cid, store.bind(now - LAST_USED_RESOLUTION))
+    body = {
+        "user_id": owner,
+        "username": username,
+        "role": role if username is not None else "tenant",
+        "tenant_id": tenant if tenant is not None else user_tenant,
+        "token": {"public_id": public_id, "kind": kind, "dialect": dialect},
+    }
+    return Whoami(_json(body), touch)
+
+
 def create() -> Starlette:
     url = environment.database_url()
     path = environment.sqlite_path(url)
@@ -141,97 +265,25 @@ def create() -> Starlette:
     key = environment.secret_key()
 
     async def validate(request: Request) -> Response:
-        try:
-            data = orjson.loads(await request.body())
-        except orjson.JSONDecodeError as exc:
-            return _json({"detail": f"JSON parse error - {exc}", "code": "400000"}, 400)
-        errors = _field_errors(data)
-        if errors:
-            return _json(errors, 400)
-        value = data["api_access_token"]
-        parsed = crypto.parse(value)
-        if parsed is None or parsed.kind != "access":
-            return _json(ACCESS_INVALID, 401)
-        row = store.one(store.validate_sql, (parsed.public_id,))
-        if row is None:
-            return _json(ACCESS_INVALID, 401)
-        owner, secret_hash, created_at, expires_at, revoked_at = row
-        if not hmac.compare_digest(crypto.keyed_hash(key, value), secret_hash) or owner != int(
-            data["user_id"]
-        ):
-            return _json(ACCESS_INVALID, 401)
-        now = datetime.now(UTC)
-        expires = store.moment(expires_at)
-        if revoked_at is not None:
-            status = "REVOKED"
-        elif expires is not None and expires <= now:
-            status = "EXPIRED"
-        else:
-            status = "ACTIVE"
-        return _json(
-            {
-                "api_access_token": value,
-                "user_id": owner,
-                "created_at": _timestamp(store.moment(created_at)),
-                "token_expires_at": _timestamp(expires),
-                "token_status": status,
-            }
-        )
+        asked = validate_request(await request.body())
+        if isinstance(asked, Response):
+            return asked
+        data, public_id = asked
+        return validate_answer(store, key, data, store.one(store.validate_sql, (public_id,)))
 
     async def whoami(request: Request) -> Response:
-        value = (request.headers.get("token") or "").strip()
-        parsed = crypto.parse(value)
-        if parsed is None or parsed.kind != "access":
-            return _json(TOKEN_PROBLEM, 401, "application/problem+json")
-        row = store.one(store.principal_sql, (parsed.public_id,))
-        if row is None or not hmac.compare_digest(crypto.keyed_hash(key, value), row[6]):
-            return _json(TOKEN_PROBLEM, 401, "application/problem+json")
-        (
-            cid,
-            public_id,
-            kind,
-            dialect,
-            owner,
-            tenant,
-            _hash,
-            expires_at,
-            revoked_at,
-            last_used_at,
-            scopes,
-        ) = row[:11]
-        username, role, user_tenant, disabled = row[11:]
-        now = datetime.now(UTC)
-        expires = store.moment(expires_at)
-        if revoked_at is not None or (expires is not None and expires <= now) or bool(disabled):
-            return _json(TOKEN_PROBLEM, 401, "application/problem+json")
-        endpoints = [endpoint.lower() for endpoint in store.scopes(scopes)]
-        if endpoints and not any(
-            p.startswith(e) for p in (WHOAMI_PATH.lower(), "/whoami") for e in endpoints
-        ):
-            forbidden = {
-                "type": "about:blank",
-                "title": "Forbidden",
-                "status": 403,
-                "detail": "This token is not allowed to call this API endpoint.",
-            }
-            return _json(forbidden, 403, "application/problem+json")
-        last_used = store.moment(last_used_at)
-        if last_used is None or last_used <= now - LAST_USED_RESOLUTION:
-            stale = now - LAST_USED_RESOLUTION
-            store.execute(store.touch_sql, (store.bind(now), cid, store.bind(stale)))
-        return _json(
-            {
-                "user_id": owner,
-                "username": username,
-                "role": role if username is not None else "tenant",
-                "tenant_id": tenant if tenant is not None else user_tenant,
-                "token": {"public_id": public_id, "kind": kind, "dialect": dialect},
-            }
-        )
+        asked = whoami_request(request)
+        if isinstance(asked, Response):
+            return asked
+        value, public_id = asked
+        answer = whoami_answer(store, key, value, store.one(store.principal_sql, (public_id,)))
+        if answer.touch is not None:
+            store.execute(store.touch_sql, answer.touch)
+        return answer.response
 
     return Starlette(
         routes=[
-            Route("/integration/v1/validateAPIAccessToken/", validate, methods=["POST"]),
+            Route(VALIDATE_PATH, validate, methods=["POST"]),
             Route(WHOAMI_PATH, whoami, methods=["GET"]),
         ]
     )
