@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from tokensmith.clock import Clock, SystemClock
 from tokensmith.config import Settings
-from tokensmith.db import Database
+from tokensmith.db import Database, PoolSettings
 
 
 @dataclass
@@ -18,7 +18,10 @@ class Core:
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None) -> Core:
         return cls(
-            db=Database(settings.database_url),
+            db=Database(
+                settings.database_url,
+                pool=PoolSettings(settings.db_pool_size, settings.db_pool_overflow, settings.db_pool_timeout),
+            ),
             key=settings.secret_key,
             clock=clock or SystemClock(),
         )
