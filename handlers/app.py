@@ -114,6 +114,7 @@ def create_app(
         else DirectRoutes({})
     )
     testing = testing_layer.TestingState.start(core, dialects) if settings.testing else None
+    core.db.guard_event_loop()  # serving from here: no synchronous round trip on the loop
     return TokensmithApp(app, core, settings, routes_direct, testing)
 
 

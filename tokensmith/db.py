@@ -68,7 +68,6 @@ def make_engine(url: str, pool: PoolSettings = THREAD_POOL, **kwargs: Any) -> En
         return engine
     engine = create_engine(_psycopg_url(url), **_pool_arguments(pool), **kwargs)
     _ping_idle_connections(engine)
-    _refuse_checkout_on_event_loop(engine)
     return engine
 
 
@@ -94,16 +93,6 @@ class BlockingDatabaseCall(RuntimeError):
     """A synchronous PostgreSQL round trip was about to run on the event loop's thread: it would stall
     every request of the worker for its duration. Code on the loop reaches the database through
     `Database.run`; code in a worker thread (`off_loop`) may block."""
-
-
-def _refuse_checkout_on_event_loop(engine: Engine) -> None:
-    """Deny by default: the synchronous engine refuses to hand out a connection on a thread that runs
-    an event loop, so a forgotten `Database.run` fails loudly in the PostgreSQL test run instead of
-    quietly capping a worker at one round trip at a time."""
-
-    @event.listens_for(engine, "checkout")
-    def _on_checkout(_dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
-        _require_off_loop()
 
 
 def _require_off_loop() -> None:
@@ -235,6 +224,21 @@ class Database:
             self.loop_engine = make_loop_engine(url, self.pool)
             self._loop_sessions = sessionmaker(self.loop_engine.sync_engine, expire_on_commit=False)
         self.fast = FastReader(self.engine, self.loop_engine)
+        self._guarded = False
+        if self.loop_engine is not None:
+            event.listen(self.engine, "checkout", self._on_sync_checkout)
+
+    def guard_event_loop(self) -> None:
+        """From now on (the app is built and serving), the synchronous PostgreSQL engine refuses to
+        hand out a connection on a thread that runs an event loop: deny by default, so a forgotten
+        `Database.run` fails loudly in the PostgreSQL test run instead of quietly capping a worker at
+        one round trip at a time. Start-up (migrations, the checks before serving) may block."""
+        self._guarded = True
+        self.fast.guarded = True
+
+    def _on_sync_checkout(self, _dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        if self._guarded:
+            _require_off_loop()
 
     @property
     def is_sqlite(self) -> bool:
@@ -435,6 +439,7 @@ class FastReader:
         self._loop_engine = loop_engine
         self._local = threading.local()
         self._sqlite = engine.dialect.name == "sqlite"
+        self.guarded = False  # see Database.guard_event_loop
         self._sql = _LOOKUP_SQL.format(param=_PARAMETER[engine.dialect.name])
 
     def _connect(self) -> Any:
@@ -455,8 +460,6 @@ class FastReader:
     def _connection(self) -> Any:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            if not self._sqlite:
-                _require_off_loop()
             conn = self._local.conn = self._connect()
         return conn
 
@@ -464,7 +467,7 @@ class FastReader:
         if self._loop_engine is not None and _ON_LOOP.get():
             row = self._on_loop(public_id)
         else:
-            if not self._sqlite:
+            if self.guarded and not self._sqlite:
                 _require_off_loop()
             try:
                 row = self._connection().execute(self._sql, (public_id,)).fetchone()

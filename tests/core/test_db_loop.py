@@ -75,8 +75,15 @@ def test_sessions_and_the_fast_read_inside_run_use_the_loop_engine(database_url:
 
 
 @postgres_only
-def test_a_synchronous_round_trip_on_the_loop_is_refused(database_url: str) -> None:
+def test_a_synchronous_round_trip_on_the_loop_is_refused_once_serving(database_url: str) -> None:
     db = Database(database_url)
+
+    async def at_start_up() -> int:  # migrations and checks before serving may block
+        with db.read() as session:
+            return session.execute(text("SELECT 1")).scalar_one()
+
+    assert asyncio.run(at_start_up()) == 1
+    db.guard_event_loop()
 
     async def forgot_run() -> None:
         with db.read() as session:
