@@ -43,7 +43,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()  # normalised networks (networks.parse_networks)
     metrics_token: str | None = field(default=None, repr=False)
     # The PostgreSQL connection pool of each worker (tokensmith.db.PoolSettings says how it behaves).
-    db_pool_size: int = 20
+    db_pool_size: int = 10
     db_pool_overflow: int = 10
     db_pool_timeout: float = 5.0
     # Testing mode (tokensmith/testing/, openapi/testing.yaml): a settable clock, seed/reset, faults.
