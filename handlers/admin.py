@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers import admin_wire as wire
-from handlers.context import client_address, core, off_loop
+from handlers.context import client_address, core, core_call, off_loop
 from handlers.security import authorize_forwarded
 from tokensmith import accounts, audit, inventory, policy, runtime, tenants
 from tokensmith.auth import Principal
@@ -25,7 +25,7 @@ async def whoami(token_info: dict[str, Any]) -> Reply:
 
 
 async def list_users(token_info: dict[str, Any], limit: int = 50, cursor: str | None = None) -> Reply:
-    found = accounts.list_page(core(), _caller(token_info), limit, cursor)
+    found = await core_call(accounts.list_page, core(), _caller(token_info), limit, cursor)
     return wire.ok(wire.page([wire.user(u) for u in found.items], found.next_cursor))
 
 
@@ -46,12 +46,17 @@ async def create_user(token_info: dict[str, Any], body: dict[str, Any]) -> Reply
 
 
 async def get_user(token_info: dict[str, Any], user_id: int) -> Reply:
-    return wire.ok(wire.user(accounts.get(core(), _caller(token_info), user_id)))
+    return wire.ok(wire.user(await core_call(accounts.get, core(), _caller(token_info), user_id)))
 
 
 async def update_user(token_info: dict[str, Any], user_id: int, body: dict[str, Any]) -> Reply:
-    updated = accounts.update(
-        core(), _caller(token_info), user_id, disabled=body.get("disabled"), role=body.get("role")
+    updated = await core_call(
+        accounts.update,
+        core(),
+        _caller(token_info),
+        user_id,
+        disabled=body.get("disabled"),
+        role=body.get("role"),
     )
     return wire.ok(wire.user(updated))
 
@@ -62,48 +67,50 @@ async def reset_password(token_info: dict[str, Any], user_id: int, body: dict[st
 
 
 async def revoke_user_credentials(token_info: dict[str, Any], user_id: int) -> Reply:
-    return wire.ok({"revoked": inventory.revoke_owner(core(), _caller(token_info), user_id)})
+    return wire.ok({"revoked": await core_call(inventory.revoke_owner, core(), _caller(token_info), user_id)})
 
 
 # --- tenants -------------------------------------------------------------------------------------
 
 
 async def list_tenants(token_info: dict[str, Any], limit: int = 50, cursor: str | None = None) -> Reply:
-    found = tenants.tenant_page(core(), _caller(token_info), limit, cursor)
+    found = await core_call(tenants.tenant_page, core(), _caller(token_info), limit, cursor)
     return wire.ok(wire.page([wire.tenant(t) for t in found.items], found.next_cursor))
 
 
 async def get_tenant(token_info: dict[str, Any], tenant_id: str) -> Reply:
-    return wire.ok(wire.tenant(tenants.find_tenant(core(), _caller(token_info), tenant_id)))
+    return wire.ok(wire.tenant(await core_call(tenants.find_tenant, core(), _caller(token_info), tenant_id)))
 
 
 async def update_tenant(token_info: dict[str, Any], tenant_id: str, body: dict[str, Any]) -> Reply:
     return wire.ok(
-        wire.tenant(tenants.set_disabled(core(), _caller(token_info), tenant_id, body["disabled"]))
+        wire.tenant(
+            await core_call(tenants.set_disabled, core(), _caller(token_info), tenant_id, body["disabled"])
+        )
     )
 
 
 async def revoke_tenant_credentials(token_info: dict[str, Any], tenant_id: str) -> Reply:
-    return wire.ok({"revoked": inventory.revoke_tenant(core(), _caller(token_info), tenant_id)})
+    return wire.ok(
+        {"revoked": await core_call(inventory.revoke_tenant, core(), _caller(token_info), tenant_id)}
+    )
 
 
 # --- settings ------------------------------------------------------------------------------------
 
 
 async def list_settings(token_info: dict[str, Any]) -> Reply:
-    with core().db.read() as session:
-        values = runtime.all_values(session)
+    values = await core_call(runtime.current_values, core())
     return wire.ok({"items": [wire.setting(key, value) for key, value in values.items()]})
 
 
 async def get_setting(token_info: dict[str, Any], key: str) -> Reply:
     spec = runtime.spec_for(key)
-    with core().db.read() as session:
-        return wire.ok(wire.setting(spec.key, runtime.get_value(session, spec.key)))
+    return wire.ok(wire.setting(spec.key, await core_call(runtime.current_value, core(), spec.key)))
 
 
 async def change_settings(token_info: dict[str, Any], body: dict[str, Any]) -> Reply:
-    runtime.change_many(core(), body, actor=policy.actor_of(_caller(token_info)))
+    await core_call(runtime.change_many, core(), body, actor=policy.actor_of(_caller(token_info)))
     return await list_settings(token_info)
 
 
@@ -127,35 +134,39 @@ async def list_credentials(
         family=filters.get("family"),
         **times,
     )
-    found = inventory.list_credentials(core(), _caller(token_info), flt, limit, cursor)
+    found = await core_call(inventory.list_credentials, core(), _caller(token_info), flt, limit, cursor)
     now = core().clock.now()
     return wire.ok(wire.page([wire.credential(v, now) for v in found.items], found.next_cursor))
 
 
 async def get_credential(token_info: dict[str, Any], public_id: str) -> Reply:
-    view = inventory.get_credential(core(), _caller(token_info), public_id)
+    view = await core_call(inventory.get_credential, core(), _caller(token_info), public_id)
     return wire.ok(wire.credential(view, core().clock.now()))
 
 
 async def revoke_credential(token_info: dict[str, Any], public_id: str) -> Reply:
-    return wire.ok({"revoked": inventory.revoke_credential(core(), _caller(token_info), public_id)})
+    return wire.ok(
+        {"revoked": await core_call(inventory.revoke_credential, core(), _caller(token_info), public_id)}
+    )
 
 
 async def revoke_family(token_info: dict[str, Any], family: str) -> Reply:
-    return wire.ok({"revoked": inventory.revoke_family(core(), _caller(token_info), family)})
+    return wire.ok({"revoked": await core_call(inventory.revoke_family, core(), _caller(token_info), family)})
 
 
 async def report_leaked(body: dict[str, Any]) -> Reply:
-    return wire.ok({"revoked": inventory.report_leaked(core(), body["credentials"], client_address())})
+    return wire.ok(
+        {"revoked": await core_call(inventory.report_leaked, core(), body["credentials"], client_address())}
+    )
 
 
 async def introspect(token_info: dict[str, Any], body: dict[str, Any]) -> Reply:
-    view = inventory.introspect(core(), _caller(token_info), body["token"])
+    view = await core_call(inventory.introspect, core(), _caller(token_info), body["token"])
     return wire.ok(wire.introspection(view))
 
 
 async def oauth_revoke(token_info: dict[str, Any], body: dict[str, Any]) -> Reply:
-    inventory.revoke_presented(core(), _caller(token_info), body["token"])
+    await core_call(inventory.revoke_presented, core(), _caller(token_info), body["token"])
     return wire.ok({})
 
 
@@ -165,7 +176,8 @@ async def oauth_revoke(token_info: dict[str, Any], body: dict[str, Any]) -> Repl
 async def list_audit(
     token_info: dict[str, Any], limit: int = 50, cursor: str | None = None, **filters: Any
 ) -> Reply:
-    found = audit.list_events(
+    found = await core_call(
+        audit.list_events,
         core(),
         visible=policy.audit_condition(_caller(token_info)),
         actor=filters.get("actor"),
@@ -185,8 +197,10 @@ async def list_audit(
 async def authorize(**_params: Any) -> Reply:
     from connexion import request
 
-    principal = authorize_forwarded(request.headers)
-    body, headers = wire.decision(principal, inventory.tenant_external_id(core(), principal.tenant_id))
+    principal = await core_call(authorize_forwarded, request.headers)
+    body, headers = wire.decision(
+        principal, await core_call(inventory.tenant_external_id, core(), principal.tenant_id)
+    )
     return body, 200, headers
 
 

@@ -114,6 +114,7 @@ def create_app(
         else DirectRoutes({})
     )
     testing = testing_layer.TestingState.start(core, dialects) if settings.testing else None
+    core.db.guard_event_loop()  # serving from here: no synchronous round trip on the loop
     return TokensmithApp(app, core, settings, routes_direct, testing)
 
 
@@ -228,7 +229,7 @@ class TokensmithApp:
         if lowered != path and lowered.startswith(self._any_case):
             path = lowered
             scope = dict(scope, path=path, raw_path=path.encode())
-        if lowered.startswith(self._ui_prefixes) and not self._swagger_enabled():
+        if lowered.startswith(self._ui_prefixes) and not await self.core.db.run(self._swagger_enabled):
             await self._error(send, path, HTTPException(404, "Not found."))
             return
         if path in self._specs and scope["method"] in ("GET", "HEAD"):

@@ -40,6 +40,12 @@ def metrics() -> Any:
     return _metrics.get()
 
 
+async def core_call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call a core function from the event loop. On PostgreSQL its database round trips then suspend
+    only this request (`Database.run`); a synchronous call would stall the whole worker for each."""
+    return await _core.get().db.run(fn, *args, **kwargs)
+
+
 async def off_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a slow core call (Argon2id, above all) in a worker thread so the event loop keeps serving."""
     return await run_in_threadpool(fn, *args, **kwargs)

@@ -28,6 +28,7 @@ from tokensmith.errors import (
     TokenInvalid,
     TokenRevoked,
     TokensmithError,
+    Unavailable,
 )
 
 logger = logging.getLogger("tokensmith.errors")
@@ -60,6 +61,7 @@ DEFAULT_STATUSES: dict[type[TokensmithError], int] = {
     NotFound: 404,
     Conflict: 409,
     Throttled: 429,
+    Unavailable: 503,
     InvalidValue: 400,
 }
 
@@ -68,7 +70,7 @@ def describe(exc: Exception, core_errors: dict[type[TokensmithError], int]) -> F
     if isinstance(exc, TokensmithError):
         status = next((core_errors[k] for k in type(exc).__mro__ if k in core_errors), 500)
         failure = Failure(status, exc.message or HTTPStatus(status).phrase, error=exc)
-        if isinstance(exc, Throttled):
+        if isinstance(exc, Throttled | Unavailable):
             failure.headers["Retry-After"] = str(exc.retry_after)
         if isinstance(exc, InvalidValue):
             failure.fields = {exc.field: [exc.message]}

@@ -8,7 +8,7 @@ from connexion import request
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from handlers.context import core, metrics
+from handlers.context import core, core_call, metrics
 
 JSON = {"Content-Type": "application/json"}
 
@@ -19,7 +19,7 @@ async def healthz() -> tuple[dict[str, Any], int, dict[str, str]]:
 
 async def readyz() -> tuple[dict[str, Any], int, dict[str, str]]:
     try:
-        current = core().db.is_current()
+        current = await core_call(core().db.is_current)
     except Exception as exc:  # any driver error means "not ready", never a 500
         return {"status": "not ready", "reason": f"database unreachable: {type(exc).__name__}"}, 503, JSON
     if not current:
@@ -36,4 +36,4 @@ async def metrics_() -> Response:
         )
     # A ready response: the exposition format's parameters stay on the header, while the spec (and
     # response validation) name the media type alone, `text/plain`.
-    return Response(metrics().render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+    return Response(await core_call(metrics().render), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers import access, observability, routes
-from handlers.context import client_address, core, settings
+from handlers.context import client_address, core, core_call, settings
 from handlers.gateway import wire as gateway_wire
 from tokensmith import crypto, policy, sessions, tenants
 from tokensmith.auth import Principal, authenticate_token
@@ -36,7 +36,7 @@ def token_info(principal: Principal, request: Any) -> dict[str, Any]:
 
 async def integration_access_token(apikey: str, required_scopes: Any = None, request: Any = None) -> dict:
     """The `TOKEN` header: an API access token."""
-    return token_info(authenticate_token(core(), apikey.strip(), kinds=("access",)), request)
+    return token_info(await core_call(authenticate_token, core(), apikey.strip(), kinds=("access",)), request)
 
 
 def _authenticate(value: str, *, sessions_too: bool = True) -> Principal:
@@ -57,14 +57,14 @@ def _authenticate(value: str, *, sessions_too: bool = True) -> Principal:
 
 async def bearer_token(token: str, required_scopes: Any = None, request: Any = None) -> dict:
     """`Authorization: Bearer <token>`: any tokensmith access token."""
-    return token_info(_authenticate(token, sessions_too=False), request)
+    return token_info(await core_call(_authenticate, token, sessions_too=False), request)
 
 
 async def authtoken(apikey: str, required_scopes: Any = None, request: Any = None) -> dict:
     """`Authtoken: QSDK <session>`, `Authtoken: Bearer <access token>`, or a bare token of either kind."""
     scheme, _, rest = apikey.strip().partition(" ")
     value = rest if scheme.upper() in ("QSDK", "BEARER") and rest else apikey
-    return token_info(_authenticate(value), request)
+    return token_info(await core_call(_authenticate, value), request)
 
 
 def presented_tokens(headers: Any) -> list[str]:

@@ -46,6 +46,10 @@ class Settings:
     max_connections: int = 1000  # per worker: connections or running requests beyond it get 503
     trusted_proxies: tuple[str, ...] = ()  # normalised networks (networks.parse_networks)
     metrics_token: str | None = field(default=None, repr=False)
+    # The PostgreSQL connection pool of each worker (tokensmith.db.PoolSettings says how it behaves).
+    db_pool_size: int = 10
+    db_pool_overflow: int = 10
+    db_pool_timeout: float = 5.0
     # Testing mode (tokensmith/testing/, openapi/testing.yaml): a settable clock, seed/reset, faults.
     testing: bool = False
     testing_allow_remote: bool = False  # testing mode listens on loopback only unless this is set
@@ -92,6 +96,11 @@ class Settings:
             max_connections=read.integer("TOKENSMITH_MAX_CONNECTIONS", defaults.max_connections),
             trusted_proxies=proxies,
             metrics_token=env.get("TOKENSMITH_METRICS_TOKEN") or None,
+            db_pool_size=read.integer("TOKENSMITH_DB_POOL_SIZE", defaults.db_pool_size),
+            db_pool_overflow=read.integer(
+                "TOKENSMITH_DB_POOL_OVERFLOW", defaults.db_pool_overflow, minimum=0
+            ),
+            db_pool_timeout=read.seconds("TOKENSMITH_DB_POOL_TIMEOUT", defaults.db_pool_timeout),
             testing=_truthy(env.get("TOKENSMITH_TESTING", "")),
             testing_allow_remote=_truthy(env.get("TOKENSMITH_TESTING_ALLOW_REMOTE", "")),
             argon2=_argon2_cost(read, defaults.argon2),

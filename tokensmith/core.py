@@ -7,8 +7,12 @@ from dataclasses import dataclass, field
 
 from tokensmith.clock import Clock, SystemClock
 from tokensmith.config import Settings
+<<<<<<< HEAD
 from tokensmith.db import Database
 from tokensmith.passwords import Passwords
+=======
+from tokensmith.db import Database, PoolSettings
+>>>>>>> async
 
 
 @dataclass
@@ -21,7 +25,10 @@ class Core:
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None) -> Core:
         return cls(
-            db=Database(settings.database_url),
+            db=Database(
+                settings.database_url,
+                pool=PoolSettings(settings.db_pool_size, settings.db_pool_overflow, settings.db_pool_timeout),
+            ),
             key=settings.secret_key,
             clock=clock or SystemClock(),
             passwords=Passwords(settings.argon2),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -10,12 +11,13 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -23,24 +25,85 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, event, insert, make_url
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.util import greenlet_spawn
+
+from tokensmith.errors import Unavailable
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 OWNER_ONLY = stat.S_IRUSR | stat.S_IWUSR  # 0600
 logger = logging.getLogger("tokensmith.db")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """The PostgreSQL connection pool of one worker process (`TOKENSMITH_DB_POOL_*`).
+
+    `size` connections stay open; up to `overflow` more are opened under load and closed when idle;
+    a request that finds all of them busy waits up to `timeout` seconds and is then refused with 503
+    (`Unavailable`) instead of hanging. Defaults suit one worker: a request holds a connection for a
+    few round trips, so 10 to 20 connections keep that many transactions in flight while the event loop
+    serves the rest (about 4,000 look-ups a second with the database 2 ms away). Multiply by workers and
+    instances when sizing PostgreSQL's `max_connections`."""
+
+    size: int = 10
+    overflow: int = 10
+    timeout: float = 5.0
+
+
+# Connections for the work that runs in threads (Argon2id hashing beside its writes), the CLI and
+# migrations: not the request path, so a few suffice.
+THREAD_POOL = PoolSettings(size=5, overflow=15, timeout=10.0)
+
+
+def make_engine(url: str, pool: PoolSettings = THREAD_POOL, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         _private_sqlite_file(url)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    engine = create_engine(url, pool_size=10, max_overflow=20, **kwargs)
+    engine = create_engine(_psycopg_url(url), **_pool_arguments(pool), **kwargs)
     _ping_idle_connections(engine)
     return engine
+
+
+def make_loop_engine(url: str, pool: PoolSettings) -> AsyncEngine:
+    """The engine the event loop uses on PostgreSQL: psycopg's asynchronous connection, so that a round
+    trip to the database suspends the request that waits for it instead of the whole worker."""
+    engine = create_async_engine(_psycopg_url(url), **_pool_arguments(pool))
+    _ping_idle_connections(engine.sync_engine)
+    return engine
+
+
+def _psycopg_url(url: str) -> str:
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def _pool_arguments(pool: PoolSettings) -> dict[str, Any]:
+    return {"pool_size": pool.size, "max_overflow": pool.overflow, "pool_timeout": pool.timeout}
+
+
+class BlockingDatabaseCall(RuntimeError):
+    """A synchronous PostgreSQL round trip was about to run on the event loop's thread: it would stall
+    every request of the worker for its duration. Code on the loop reaches the database through
+    `Database.run`; code in a worker thread (`off_loop`) may block."""
+
+
+def _require_off_loop() -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise BlockingDatabaseCall(
+        "a synchronous database call on the event loop; run it through Database.run (or off_loop)"
+    )
 
 
 def _private_sqlite_file(url: str) -> None:
@@ -83,7 +146,9 @@ def _ping_idle_connections(engine: Engine) -> None:
         if time.monotonic() - record.info.get("idle_since", 0.0) < PING_AFTER_IDLE_SECONDS:
             return
         try:
-            dbapi_conn.execute("SELECT 1")
+            cursor = dbapi_conn.cursor()  # the driver's cursor, or SQLAlchemy's adapter of the async one
+            cursor.execute("SELECT 1")
+            cursor.close()
             dbapi_conn.rollback()
         except Exception as exc:  # the pool reconnects and retries on DisconnectionError
             raise DisconnectionError() from exc
@@ -133,26 +198,68 @@ class PlainTransaction:
         return self._connection
 
 
-class Database:
-    """Sessions for the core: `write()` for changes (serialised on SQLite), `read()` for look-ups."""
+_ON_LOOP: ContextVar[bool] = ContextVar("tokensmith_db_on_loop", default=False)
 
-    def __init__(self, url: str, engine: Engine | None = None) -> None:
+
+class Database:
+    """Sessions for the core: `write()` for changes (serialised on SQLite), `read()` for look-ups.
+
+    The core is synchronous code. On PostgreSQL, code on the event loop calls it through `run`, which
+    runs it in a greenlet (SQLAlchemy's asyncio bridge): its sessions then use the loop engine, whose
+    every round trip suspends only the calling request. Outside `run` (worker threads, the CLI,
+    migrations) the same sessions use the synchronous engine. SQLite stays synchronous everywhere: it
+    is a local file, and a look-up costs less than the hop to a thread or a greenlet would.
+    """
+
+    def __init__(self, url: str, engine: Engine | None = None, pool: PoolSettings | None = None) -> None:
         self.url = url
+        self.pool = pool or PoolSettings()
         self.engine = engine or make_engine(url)
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
         reader_bind = (
             self.engine.execution_options(sqlite_begin="DEFERRED") if self.is_sqlite else self.engine
         )
         self._reader = sessionmaker(reader_bind, expire_on_commit=False)
-        self.fast = FastReader(self.engine)
+        self.loop_engine: AsyncEngine | None = None
+        if not self.is_sqlite:
+            self.loop_engine = make_loop_engine(url, self.pool)
+            self._loop_sessions = sessionmaker(self.loop_engine.sync_engine, expire_on_commit=False)
+        self.fast = FastReader(self.engine, self.loop_engine)
+        self._guarded = False
+        if self.loop_engine is not None:
+            event.listen(self.engine, "checkout", self._on_sync_checkout)
+
+    def guard_event_loop(self) -> None:
+        """From now on (the app is built and serving), the synchronous PostgreSQL engine refuses to
+        hand out a connection on a thread that runs an event loop: deny by default, so a forgotten
+        `Database.run` fails loudly in the PostgreSQL test run instead of quietly capping a worker at
+        one round trip at a time. Start-up (migrations, the checks before serving) may block."""
+        self._guarded = True
+        self.fast.guarded = True
+
+    def _on_sync_checkout(self, _dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        if self._guarded:
+            _require_off_loop()
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call the synchronous core function `fn` from the event loop without blocking it."""
+        if self.loop_engine is None:
+            return fn(*args, **kwargs)
+        return await greenlet_spawn(_on_loop, fn, args, kwargs)
+
+    def _bind(self) -> Engine:
+        return (
+            self.loop_engine.sync_engine if self.loop_engine is not None and _ON_LOOP.get() else self.engine
+        )
+
     @contextmanager
     def write(self) -> Iterator[Session]:
-        with self._writer.begin() as session:
+        factory = self._loop_sessions if self.loop_engine is not None and _ON_LOOP.get() else self._writer
+        with _available(), factory.begin() as session:
             yield session
 
     @contextmanager
@@ -160,17 +267,22 @@ class Database:
         """A write transaction for code that only runs statements (`plain_rows`, `PlainInsert`, Core
         statements on `.connection()`), never ORM objects: the Session's own bookkeeping costs
         ~30 µs a transaction (58 against 26 µs for an empty one), a twentieth of an issue request."""
-        with self.engine.begin() as connection:
+        with _available(), self._bind().begin() as connection:
             yield PlainTransaction(connection)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self._reader() as session:
+        factory = self._loop_sessions if self.loop_engine is not None and _ON_LOOP.get() else self._reader
+        with _available(), factory() as session:
             yield session
 
     def dispose(self) -> None:
         self.fast.close()
         self.engine.dispose()
+        if self.loop_engine is not None:
+            # The loop engine's connections belong to whichever loop is running; closing them needs
+            # none, so they are dropped without a goodbye (the server notices the closed socket).
+            self.loop_engine.sync_engine.pool.dispose()
 
     # --- migrations -------------------------------------------------------------------------
     def _alembic_config(self) -> Config:
@@ -185,13 +297,30 @@ class Database:
     def is_current(self) -> bool:
         """True when the database is at the newest migration (readiness, and the check before serving)."""
         head = ScriptDirectory.from_config(self._alembic_config()).get_current_head()
-        with self.engine.connect() as conn:
+        with _available(), self._bind().connect() as conn:
             return MigrationContext.configure(conn).get_current_revision() == head
 
     def reset(self) -> None:
         """Drop every table and migrate afresh: for contract testers between runs."""
         command.downgrade(self._alembic_config(), "base")
         self.upgrade()
+
+
+def _on_loop(fn: Callable[..., T], args: tuple, kwargs: dict[str, Any]) -> T:
+    token = _ON_LOOP.set(True)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _ON_LOOP.reset(token)
+
+
+@contextmanager
+def _available() -> Iterator[None]:
+    """Every connection busy past the pool's timeout: a 503 the dialect shapes, not a hang or a 500."""
+    try:
+        yield
+    except PoolTimeout:
+        raise Unavailable("The database is busy: no connection came free in time. Try again.") from None
 
 
 # --- the hot path ----------------------------------------------------------------------------------
@@ -297,17 +426,21 @@ class CredentialRow:
 
 
 class FastReader:
-    """One prepared, plain-SQL look-up on a DB-API connection held per thread, in autocommit.
+    """One prepared, plain-SQL look-up, in autocommit: one round trip, no transaction around it.
 
     The ORM costs ~0.4 ms a look-up here against a few µs for the driver (bench/ measured it), and the
-    validate path is one look-up. Nothing is cached: every call reads the database, so a revoke is seen
-    by the very next request on every worker and instance.
+    validate path is one look-up. Off the loop (and always on SQLite) it runs on a DB-API connection
+    held per thread; on the loop (inside `Database.run`, PostgreSQL) on a connection of the loop
+    engine's pool, so that the round trip suspends only its request. Nothing is cached: every call
+    reads the database, so a revoke is seen by the very next request on every worker and instance.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, loop_engine: AsyncEngine | None = None) -> None:
         self._engine = engine
+        self._loop_engine = loop_engine
         self._local = threading.local()
         self._sqlite = engine.dialect.name == "sqlite"
+        self.guarded = False  # see Database.guard_event_loop
         self._sql = _LOOKUP_SQL.format(param=_PARAMETER[engine.dialect.name])
 
     def _connect(self) -> Any:
@@ -332,12 +465,37 @@ class FastReader:
         return conn
 
     def credential(self, public_id: str) -> CredentialRow | None:
-        try:
-            row = self._connection().execute(self._sql, (public_id,)).fetchone()
-        except Exception:
-            self.close()  # a broken connection (a restarted server): one fresh try
-            row = self._connection().execute(self._sql, (public_id,)).fetchone()
+        if self._loop_engine is not None and _ON_LOOP.get():
+            row = self._on_loop(public_id)
+        else:
+            if self.guarded and not self._sqlite:
+                _require_off_loop()
+            try:
+                row = self._connection().execute(self._sql, (public_id,)).fetchone()
+            except Exception:
+                self.close()  # a broken connection (a restarted server): one fresh try
+                row = self._connection().execute(self._sql, (public_id,)).fetchone()
         return None if row is None else self._credential(row)
+
+    def _on_loop(self, public_id: str) -> tuple | None:
+        """The look-up on a pooled loop connection switched to autocommit for the one statement:
+        a transaction around it would add a BEGIN and a ROLLBACK, two more round trips."""
+        assert self._loop_engine is not None
+        with _available():
+            connection = self._loop_engine.sync_engine.raw_connection()
+        try:
+            connection.dbapi_connection.autocommit = True
+            cursor = connection.cursor()
+            cursor.execute(self._sql, (public_id,))
+            row = cursor.fetchone()
+            cursor.close()
+            connection.dbapi_connection.autocommit = False
+            return row
+        except Exception:
+            connection.invalidate()  # a broken or half-reset connection never goes back to the pool
+            raise
+        finally:
+            connection.close()  # back to the pool
 
     def credential_in(self, session: Transaction, public_id: str) -> CredentialRow | None:
         """The same read inside a write transaction (the session's connection), for writes that must

@@ -55,3 +55,10 @@ class InvalidValue(TokensmithError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class Unavailable(TokensmithError):
+    """The server cannot serve this now (every database connection busy past the pool's timeout):
+    the request changed nothing and may be retried."""
+
+    retry_after = 1

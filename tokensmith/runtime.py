@@ -199,3 +199,14 @@ def change_many(core: Any, changes: dict[str, Any], actor: str | None) -> dict[s
             done[spec.key] = set_value(session, spec.key, raw, now)
             audit.record(session, now, "conf.set", actor=actor, target=spec.key, value=done[spec.key])
     return done
+
+
+def current_values(core: Any) -> dict[str, Any]:
+    """Every setting's value now, in one read transaction (the admin API's listing)."""
+    with core.db.read() as session:
+        return all_values(session)
+
+
+def current_value(core: Any, key: str) -> Any:
+    with core.db.read() as session:
+        return get_value(session, key)

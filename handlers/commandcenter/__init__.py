@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.commandcenter import wire
-from handlers.context import client_address, core, off_loop
+from handlers.context import client_address, core, core_call, off_loop
 from tokensmith import directory, scoped_tokens, sessions
 from tokensmith.auth import Principal
 from tokensmith.errors import InvalidValue
@@ -45,25 +45,26 @@ async def login(body: dict[str, Any]) -> Reply:
 
 
 async def renew_login_token(body: dict[str, Any]) -> Reply:
-    issued = sessions.renew(core(), wire.session_id(body["sessionId"]), body["deviceId"])
+    issued = await core_call(sessions.renew, core(), wire.session_id(body["sessionId"]), body["deviceId"])
     return wire.session_renewed(issued.value), 200
 
 
 async def logout(token_info: dict[str, Any]) -> Reply:
-    sessions.end(core(), _principal(token_info))
+    await core_call(sessions.end, core(), _principal(token_info))
     return wire.ok(), 200
 
 
 async def who_am_i(token_info: dict[str, Any]) -> Reply:
     principal = _principal(token_info)
-    return wire.who_am_i(directory.visible_user(core(), principal, principal.user_id)), 200
+    return wire.who_am_i(await core_call(directory.visible_user, core(), principal, principal.user_id)), 200
 
 
 # --- V4 access tokens --------------------------------------------------------------------------------
 
 
 async def create_access_token(body: dict[str, Any], token_info: dict[str, Any]) -> Reply:
-    pair = scoped_tokens.create(
+    pair = await core_call(
+        scoped_tokens.create,
         core(),
         _principal(token_info),
         wire.changes(body),
@@ -76,7 +77,9 @@ async def create_access_token(body: dict[str, Any], token_info: dict[str, Any]) 
 async def list_access_tokens(token_info: dict[str, Any], userId: int | None = None) -> Reply:  # noqa: N803
     principal = _principal(token_info)
     user_id = principal.user_id if userId is None else userId
-    return wire.listed(scoped_tokens.list_for(core(), principal, user_id, dialect=wire.DIALECT)), 200
+    return wire.listed(
+        await core_call(scoped_tokens.list_for, core(), principal, user_id, dialect=wire.DIALECT)
+    ), 200
 
 
 async def update_access_token(
@@ -86,7 +89,8 @@ async def update_access_token(
 ) -> Reply:
     if body.get("accessTokenId") not in (None, accessTokenId):
         raise InvalidValue("entry", "Must be the id in the path, or left out.")
-    entry = scoped_tokens.update(
+    entry = await core_call(
+        scoped_tokens.update,
         core(),
         _principal(token_info),
         accessTokenId,
@@ -97,13 +101,18 @@ async def update_access_token(
 
 
 async def delete_access_token(accessTokenId: int, token_info: dict[str, Any]) -> Reply:  # noqa: N803
-    scoped_tokens.delete(core(), _principal(token_info), accessTokenId, dialect=wire.DIALECT)
+    await core_call(scoped_tokens.delete, core(), _principal(token_info), accessTokenId, dialect=wire.DIALECT)
     return wire.ok(), 200
 
 
 async def renew_access_token(body: dict[str, Any]) -> Reply:
-    pair = scoped_tokens.renew(
-        core(), body["accessToken"], body["refreshToken"], dialect=wire.DIALECT, client=client_address()
+    pair = await core_call(
+        scoped_tokens.renew,
+        core(),
+        body["accessToken"],
+        body["refreshToken"],
+        dialect=wire.DIALECT,
+        client=client_address(),
     )
     return wire.renewed(pair), 200
 
@@ -112,15 +121,17 @@ async def renew_access_token(body: dict[str, Any]) -> Reply:
 
 
 async def list_users(token_info: dict[str, Any], additionalProperties: bool | None = None) -> Reply:  # noqa: N803
-    return wire.users(directory.visible_users(core(), _principal(token_info))), 200
+    return wire.users(await core_call(directory.visible_users, core(), _principal(token_info))), 200
 
 
 async def get_user(userId: int, token_info: dict[str, Any]) -> Reply:  # noqa: N803
-    return wire.user(directory.visible_user(core(), _principal(token_info), userId)), 200
+    return wire.user(await core_call(directory.visible_user, core(), _principal(token_info), userId)), 200
 
 
 async def user_security(userId: int, token_info: dict[str, Any]) -> Reply:  # noqa: N803
-    return wire.security_associations(directory.visible_user(core(), _principal(token_info), userId)), 200
+    return wire.security_associations(
+        await core_call(directory.visible_user, core(), _principal(token_info), userId)
+    ), 200
 
 
 # Alias operations: the same functions under the paths' other spellings (operationIds must be unique).

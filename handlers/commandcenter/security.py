@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.commandcenter import wire
-from handlers.context import core
+from handlers.context import core, core_call
 from handlers.security import token_info
 from tokensmith import sessions
 from tokensmith.auth import authenticate_token
@@ -21,11 +21,11 @@ from tokensmith.auth import authenticate_token
 async def authtoken(apikey: str, required_scopes: Any = None, request: Any = None) -> dict[str, Any]:
     kind, value = wire.read_authtoken(apikey)
     if kind == "session":
-        principal = sessions.authenticate(core(), value)
+        principal = await core_call(sessions.authenticate, core(), value)
     else:
-        principal = authenticate_token(core(), value, kinds=("access",))
+        principal = await core_call(authenticate_token, core(), value, kinds=("access",))
     return token_info(principal, request)
 
 
 async def bearer(token: str, required_scopes: Any = None, request: Any = None) -> dict[str, Any]:
-    return token_info(authenticate_token(core(), token.strip(), kinds=("access",)), request)
+    return token_info(await core_call(authenticate_token, core(), token.strip(), kinds=("access",)), request)

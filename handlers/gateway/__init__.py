@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.context import client_address, core, off_loop
+from handlers.context import client_address, core, core_call, off_loop
 from handlers.gateway import wire
 from tokensmith import tenants, workflows
 from tokensmith.audit import user_actor
@@ -48,13 +48,15 @@ async def list_tenants(
     top: int | None = None,
 ) -> Reply:
     query = wire.query(filter, orderBy, skip, top, wire.TENANT_FILTER, wire.TENANT_ORDER)
-    found = tenants.list_tenants(core(), query)
+    found = await core_call(tenants.list_tenants, core(), query)
     return wire.success([wire.tenant(tenant) for tenant in found], wire.TENANTS_LISTED), 200
 
 
 async def regenerate_tenant_access_token(tenantExternalId: str, token_info: dict[str, Any]) -> Reply:
     actor = user_actor(_principal(token_info).user_id)
-    tenant, issued = tenants.regenerate_token(core(), tenantExternalId, wire.TENANT_TOKEN, actor)
+    tenant, issued = await core_call(
+        tenants.regenerate_token, core(), tenantExternalId, wire.TENANT_TOKEN, actor
+    )
     return wire.success(wire.tenant_token(tenant, issued.value), wire.KEY_REGENERATED), 200
 
 
@@ -66,7 +68,7 @@ async def list_workflow_definitions(
     top: int | None = None,
 ) -> Reply:
     query = wire.query(filter, orderBy, skip, top, wire.DEFINITION_FILTER, wire.DEFINITION_ORDER)
-    found = workflows.list_definitions(core(), _principal(token_info).tenant_id, query)
+    found = await core_call(workflows.list_definitions, core(), _principal(token_info).tenant_id, query)
     return wire.success([wire.definition(definition) for definition in found], wire.DEFINITIONS_LISTED), 200
 
 
@@ -85,7 +87,7 @@ async def trigger_workflow(body: dict[str, Any], token_info: dict[str, Any]) -> 
 
 
 async def get_workflow_history(triggerId: str, token_info: dict[str, Any]) -> Reply:
-    run = workflows.get_run(core(), _principal(token_info).tenant_id, triggerId)
+    run = await core_call(workflows.get_run, core(), _principal(token_info).tenant_id, triggerId)
     return wire.success(wire.history(run), wire.HISTORY_READ), 200
 
 
@@ -98,5 +100,5 @@ async def list_workflow_step_history(
     top: int | None = None,
 ) -> Reply:
     query = wire.query(filter, orderBy, skip, top, wire.STEP_FILTER, wire.STEP_ORDER)
-    found = workflows.list_steps(core(), _principal(token_info).tenant_id, triggerId, query)
+    found = await core_call(workflows.list_steps, core(), _principal(token_info).tenant_id, triggerId, query)
     return wire.success([wire.step(record) for record in found], wire.STEPS_LISTED), 200

@@ -10,21 +10,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.context import core
+from handlers.context import core, core_call
 from handlers.gateway import wire
 from handlers.security import token_info
 from tokensmith import tenants
 
 
 async def superadmin_bearer(token: str, required_scopes: Any = None, request: Any = None) -> dict[str, Any]:
-    return token_info(tenants.authenticate_superadmin(core(), token.strip(), wire.SUPERADMIN_TOKEN), request)
+    return token_info(
+        await core_call(tenants.authenticate_superadmin, core(), token.strip(), wire.SUPERADMIN_TOKEN),
+        request,
+    )
 
 
 async def tenant_access_key(apikey: str, required_scopes: Any = None, request: Any = None) -> dict[str, Any]:
     return token_info(
-        tenants.authenticate_tenant(core(), wire.bare_token(apikey), wire.TENANT_TOKEN), request
+        await core_call(tenants.authenticate_tenant, core(), wire.bare_token(apikey), wire.TENANT_TOKEN),
+        request,
     )
 
 
 async def tenant_bearer(token: str, required_scopes: Any = None, request: Any = None) -> dict[str, Any]:
-    return token_info(tenants.authenticate_tenant(core(), token.strip(), wire.TENANT_TOKEN), request)
+    return token_info(
+        await core_call(tenants.authenticate_tenant, core(), token.strip(), wire.TENANT_TOKEN), request
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.context import client_address, core, off_loop
+from handlers.context import client_address, core, core_call, off_loop
 from handlers.integration import wire
 from tokensmith import refresh_tokens, users
 from tokensmith.auth import Principal
@@ -23,37 +23,41 @@ async def create_refresh_token(body: dict[str, Any]) -> tuple[dict[str, Any], in
 
 
 async def validate_refresh_token(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    credential = refresh_tokens.validate_refresh_token(
-        core(), body["refresh_token"], wire.user_id(body["user_id"])
+    credential = await core_call(
+        refresh_tokens.validate_refresh_token, core(), body["refresh_token"], wire.user_id(body["user_id"])
     )
     return wire.refresh_token(credential, body["refresh_token"], core().clock.now()), 200
 
 
 async def regen_refresh_token(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    issued = refresh_tokens.regenerate_refresh_token(
-        core(), body["refresh_token"], wire.user_id(body["user_id"])
+    issued = await core_call(
+        refresh_tokens.regenerate_refresh_token, core(), body["refresh_token"], wire.user_id(body["user_id"])
     )
     return wire.refresh_token(issued.credential, issued.value, core().clock.now()), 200
 
 
 async def create_api_access_token(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    issued = refresh_tokens.create_access_token(core(), body["refresh_token"], wire.user_id(body["user_id"]))
+    issued = await core_call(
+        refresh_tokens.create_access_token, core(), body["refresh_token"], wire.user_id(body["user_id"])
+    )
     return wire.access_token(issued.credential, issued.value, core().clock.now()), 200
 
 
 async def validate_api_access_token(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     value = body["api_access_token"]
-    credential = refresh_tokens.validate_access_token(core(), value, wire.user_id(body["user_id"]))
+    credential = await core_call(
+        refresh_tokens.validate_access_token, core(), value, wire.user_id(body["user_id"])
+    )
     return wire.access_token(credential, value, core().clock.now()), 200
 
 
 async def revoke_api_access_tokens(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    parent, _count = refresh_tokens.revoke_access_tokens(
-        core(), body["refresh_token"], wire.user_id(body["user_id"])
+    parent, _count = await core_call(
+        refresh_tokens.revoke_access_tokens, core(), body["refresh_token"], wire.user_id(body["user_id"])
     )
     return wire.revoked_children(parent), 200
 
 
 async def userinfo(token_info: dict[str, Any]) -> tuple[dict[str, Any], int]:
     principal: Principal = token_info["principal"]
-    return wire.user_info(users.get_user(core(), principal.user_id)), 200
+    return wire.user_info(await core_call(users.get_user, core(), principal.user_id)), 200
