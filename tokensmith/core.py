@@ -7,12 +7,8 @@ from dataclasses import dataclass, field
 
 from tokensmith.clock import Clock, SystemClock
 from tokensmith.config import Settings
-<<<<<<< HEAD
-from tokensmith.db import Database
-from tokensmith.passwords import Passwords
-=======
 from tokensmith.db import Database, PoolSettings
->>>>>>> async
+from tokensmith.passwords import Passwords
 
 
 @dataclass
