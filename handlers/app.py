@@ -5,7 +5,8 @@ its YAML, its handler module and one line in `DIALECTS`. Around Connexion sits o
 (`TokensmithApp`) for what must happen before routing: collapsing `//` (Commvault's SDK sends it),
 the body size limit and read deadline (chunked bodies made whole: `handlers.bodies`), the client
 address (through trusted proxies only), the Swagger UI feature flag, the Alation spec URL, and the
-per-request context.
+per-request context. A deployment's own ASGI middleware (CORS, say) goes in `create_app(middleware=...)`
+and wraps both roads a request may take (direct dispatch and Connexion's chain) alike.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import copy
 import gc
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -23,15 +25,16 @@ from connexion.exceptions import ProblemException
 from connexion.jsonifier import Jsonifier
 from connexion.options import SwaggerUIOptions
 from starlette.exceptions import HTTPException
-from starlette.types import Message, Receive, Scope, Send
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from handlers import (
     access,
     bodies,
+    connexion_adapter,
     context,
     direct,
     errors,
-    fastpath,
     observability,
     redirects,
     routes,
@@ -39,9 +42,10 @@ from handlers import (
     validation,
 )
 from handlers.bodies import BodyTimeout, BodyTooLarge
+from handlers.connexion_adapter import VALIDATORS
 from handlers.direct import DirectRoutes
 from handlers.routes import DIALECTS
-from handlers.validation import VALIDATORS, URIParser
+from handlers.validation import URIParser
 from tokensmith import runtime
 from tokensmith.clock import Clock
 from tokensmith.config import Settings
@@ -81,9 +85,12 @@ def create_app(
     core: Core | None = None,
     migrate: bool = True,
     direct_dispatch: bool = True,
+    middleware: Sequence[Middleware] = (),
 ) -> TokensmithApp:
-    """`direct_dispatch=False` sends every request through Connexion's whole middleware chain (the
-    tests compare the two; see `handlers.direct`)."""
+    """`middleware`: Starlette `Middleware(cls, **options)` entries (e.g. CORS) wrapped, first one
+    outermost, around every HTTP request, whether direct dispatch or Connexion serves it (see
+    `TokensmithApp`). `direct_dispatch=False` sends every request through Connexion's whole
+    middleware chain (the tests compare the two; see `handlers.direct`)."""
     settings = settings or Settings.from_env()
     dialects = routes.mounted(settings.testing)
     access.check_declarations(dialects)  # no operation is served whose callers are not declared
@@ -101,7 +108,7 @@ def create_app(
         swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path=SWAGGER_UI_PATH),
         validate_responses=settings.validate_responses,
     )
-    app._middleware_app.api_cls = fastpath.CachedApi  # decorate each handler once, not per request
+    known = connexion_adapter.prepare(app)  # False: Connexion is not the one the fast paths know
     for stem, base, _wire in dialects:
         # An explicit base path lets Connexion order its mounts most-specific first; left to the spec,
         # every API sorts as "/" and the root-mounted ops API could shadow the others.
@@ -110,12 +117,12 @@ def create_app(
         app.add_error_handler(exc_class, errors.connexion_handler)
     routes_direct = (
         DirectRoutes.build(app, operation_routes(), settings.validate_responses)
-        if direct_dispatch
+        if direct_dispatch and known
         else DirectRoutes({})
     )
     testing = testing_layer.TestingState.start(core, dialects) if settings.testing else None
     core.db.guard_event_loop()  # serving from here: no synchronous round trip on the loop
-    return TokensmithApp(app, core, settings, routes_direct, testing)
+    return TokensmithApp(app, core, settings, routes_direct, testing, middleware)
 
 
 def operation_routes() -> dict[str, list[tuple[str, str, str]]]:
@@ -152,8 +159,15 @@ class TokensmithApp:
         settings: Settings,
         direct: DirectRoutes,
         testing: testing_layer.TestingState | None = None,
+        middleware: Sequence[Middleware] = (),
     ) -> None:
         self.connexion = app
+        # The user's middleware sits inside the request id, access log and metrics (so its own
+        # replies, a CORS preflight say, carry an id and are counted) and outside everything that
+        # chooses between direct dispatch and Connexion, so both paths get it alike.
+        self._entry: ASGIApp = self._dispatch
+        for cls, args, options in reversed(middleware):
+            self._entry = cls(self._entry, *args, **options)
         self.testing = testing  # testing mode: faults and the journal around every request
         self.direct = direct
         self.core = core
@@ -193,7 +207,7 @@ class TokensmithApp:
 
         try:
             if self.testing is None:
-                await self._dispatch(scope, receive, send_with_id)
+                await self._entry(scope, receive, send_with_id)
             else:
                 await self.testing.serve(
                     scope,
@@ -201,7 +215,7 @@ class TokensmithApp:
                     send_with_id,
                     raw_send=raw_send,
                     request_id=request_id,
-                    dispatch=self._dispatch,
+                    dispatch=self._entry,
                 )
         finally:
             routing = scope["extensions"].get("connexion_routing", {})

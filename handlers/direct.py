@@ -5,13 +5,16 @@ request what depends only on the operation (content-type handling, validators, t
 the response's media type): ~300 µs of our ~450 µs validate request. Direct dispatch takes the
 requests that will succeed the common way — a static path, a JSON body that parses and is valid (or
 no body at all) — and runs them through the same pieces Connexion would, found once per operation in
-Connexion's own built middleware stack: its security check (`SecurityOperation.verification_fn`),
-the spec's schema (checked by a compiled validator, `handlers.compiled`), the resolved handler, and
-its response validator when `validate_responses` is on. Everything else — another content type,
-a chunked, empty, unparsable, invalid or unrepresentable (`handlers.payload`) body, an operation with
-parameters — is handed to Connexion untouched (an already read body is replayed), so every refusal
-is still Connexion's and worded as before. Failures after the hand-off point (security, the handler,
-response validation) go to the same error handler Connexion calls, and leave in the same bytes.
+Connexion's own built middleware stack: its security check, the spec's schema (checked by a compiled
+validator, `handlers.compiled`), the resolved handler, and its response validator when
+`validate_responses` is on. Those pieces come from `handlers.connexion_adapter`, the one module that
+touches Connexion's internals; it checks at build time that Connexion is the one it was written for,
+and when it is not there are no direct operations and every request takes Connexion's path.
+Everything else — another content type, a chunked, empty, unparsable, invalid or unrepresentable
+(`handlers.payload`) body, an operation with parameters — is handed to Connexion untouched (an
+already read body is replayed), so every refusal is still Connexion's and worded as before. Failures
+after the hand-off point (security, the handler, response validation) go to the same error handler
+Connexion calls, and leave in the same bytes.
 `tests/test_direct.py` sends every operation the same requests with and without direct dispatch and
 compares the replies byte for byte.
 """
@@ -23,21 +26,16 @@ import typing as t
 from dataclasses import dataclass
 
 import orjson
-from connexion.context import _context, _operation, _receive, _scope
-from connexion.decorators.response import AsyncResponseDecorator
-from connexion.frameworks.starlette import Starlette as StarletteFramework
-from connexion.lifecycle import ConnexionRequest, ConnexionResponse
-from connexion.middleware.request_validation import RequestValidationMiddleware
-from connexion.middleware.response_validation import ResponseValidationOperation
-from connexion.middleware.security import SecurityMiddleware
+from connexion.lifecycle import ConnexionRequest
 from connexion.operations import AbstractOperation
 from connexion.utils import is_json_mimetype
 from starlette.responses import Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from handlers import errors, payload
+from handlers import connexion_adapter, errors, payload
 from handlers.compiled import Check, compile_check
-from handlers.validation import VALIDATORS, validator_for
+from handlers.connexion_adapter import OperationParts
+from handlers.validation import validator_for
 
 JSON = "application/json"
 _CONTEXT_ARGUMENTS = ("token_info", "user")
@@ -55,7 +53,7 @@ class DirectOperation:
     context_arguments: tuple[str, ...]  # token_info / user, as the handler names them
     media_type: str | None  # what the operation produces, when that is one JSON media type
     json_media_types: frozenset[str]  # the JSON media types among those it produces
-    response_decorator: AsyncResponseDecorator
+    build_response: t.Callable[[t.Any], ASGIApp]  # what Connexion's response decorator would make
     dump: t.Callable[[t.Any], bytes]  # the jsonifier's text, as bytes
     validate_responses: bool
 
@@ -73,52 +71,34 @@ class DirectRoutes:
     def build(
         cls, connexion_app: t.Any, paths: dict[str, list[tuple[str, str, str]]], validate_responses: bool
     ) -> DirectRoutes:
-        """`paths`: base path → [(method, path, operationId)] of the operations to consider."""
-        middleware = connexion_app.middleware
-        if middleware.middleware_stack is None:
-            middleware.app, middleware.middleware_stack = middleware._build_middleware_stack()
-        stack = list(middleware.middleware_stack)
-        security = _only(stack, SecurityMiddleware)
-        validation = _only(stack, RequestValidationMiddleware)
-        application = connexion_app._middleware_app
+        """`paths`: base path → [(method, path, operationId)] of the operations to consider. No
+        operation at all when `handlers.connexion_adapter` finds Connexion not as it knows it."""
+        parts = connexion_adapter.operations(connexion_app)
         operations = {}
         for base, routes in paths.items():
             for method, path, operation_id in routes:
-                found = _direct_operation(
-                    base,
-                    operation_id,
-                    security=security.apis[base][0].operations.get(operation_id),
-                    validation=validation.apis[base][0].operations.get(operation_id),
-                    application=application.apis[base][0].operations.get(operation_id),
-                    validate_responses=validate_responses,
-                )
-                if found is not None and "{" not in path:
-                    operations[(method.upper(), f"{base}{path}")] = found
+                found = parts.get((base, operation_id))
+                direct = _direct_operation(base, operation_id, found, validate_responses) if found else None
+                if direct is not None and "{" not in path:
+                    operations[(method.upper(), f"{base}{path}")] = direct
         return cls(operations)
 
     def get(self, method: str, path: str) -> DirectOperation | None:
         return self.operations.get((method, path))
 
 
-def _only(stack: list, kind: type) -> t.Any:
-    (found,) = [app for app in stack if isinstance(app, kind)]
-    return found
-
-
 def _direct_operation(
-    base: str, operation_id: str, *, security, validation, application, validate_responses: bool
+    base: str, operation_id: str, parts: OperationParts, validate_responses: bool
 ) -> DirectOperation | None:
     """The operation's direct form, or None when it has something only Connexion's path handles."""
-    if security is None or validation is None or application is None:
-        return None
-    operation = validation._operation
+    operation = parts.operation
     if operation.parameters:
         return None
     produces = sorted(set(operation.produces))
     json_media_types = frozenset(p for p in produces if is_json_mimetype(p))
     if not json_media_types:
         return None
-    handler = application._fn
+    handler = parts.handler
     if not inspect.iscoroutinefunction(handler):
         return None
     arguments = inspect.signature(handler).parameters.values()
@@ -140,17 +120,15 @@ def _direct_operation(
         operation_id=operation_id,
         base_path=base,
         operation=operation,
-        verify=security.verification_fn if security.security else None,
+        verify=parts.verify,
         handler=handler,
         body_argument=body_argument if body_argument in names else None,
         check_body=check_body,
         context_arguments=tuple(n for n in names if n in _CONTEXT_ARGUMENTS),
         media_type=produces[0] if produces == sorted(json_media_types) and len(produces) == 1 else None,
         json_media_types=json_media_types,
-        response_decorator=AsyncResponseDecorator(
-            framework=StarletteFramework, jsonifier=application.jsonifier
-        ),
-        dump=_dumper(application.jsonifier),
+        build_response=connexion_adapter.response_builder(parts.jsonifier),
+        dump=_dumper(parts.jsonifier),
         validate_responses=validate_responses,
     )
 
@@ -196,10 +174,7 @@ async def _run(direct: DirectOperation, body: t.Any, scope: Scope, receive: Rece
     try:
         if direct.verify is not None:
             await direct.verify(ConnexionRequest(scope, receive))  # a request object costs ~3 µs
-        _context.set(context)
-        _operation.set(direct.operation)
-        _receive.set(receive)
-        _scope.set(scope)
+        connexion_adapter.enter_operation(context, direct.operation, receive, scope)
         kwargs = {name: context[name] for name in direct.context_arguments if name in context}
         if direct.body_argument is not None:
             kwargs[direct.body_argument] = body
@@ -236,11 +211,7 @@ async def _reply(direct: DirectOperation, result: t.Any, scope: Scope, receive: 
         await send({"type": "http.response.start", "status": status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": content})
         return
-    if isinstance(result, ConnexionResponse):
-        result = StarletteFramework.connexion_to_framework_response(result)
-    if not StarletteFramework.is_framework_response(result):
-        result = direct.response_decorator.build_framework_response(result)
-    await result(scope, receive, send)
+    await direct.build_response(result)(scope, receive, send)
 
 
 def _dumper(jsonifier: t.Any) -> t.Callable[[t.Any], bytes]:
@@ -267,8 +238,7 @@ async def _validated(
     async def reply(scope: Scope, receive: Receive, send: Send) -> None:
         await _reply(direct, result, scope, receive, send)
 
-    validation = ResponseValidationOperation(reply, operation=direct.operation, validator_map=VALIDATORS)
-    await validation(scope, receive, send)
+    await connexion_adapter.validating_responses(reply, direct.operation)(scope, receive, send)
 
 
 def _plain_json(content_type: bytes) -> bool:

@@ -1,6 +1,7 @@
-"""Request body validators for Connexion's `validator_map`.
+"""Request validation rules: tokensmith's, run by Connexion's validators (`handlers.connexion_adapter`
+plugs the body rules into Connexion's `validator_map`; `Parameters` is a public `ParameterValidator`).
 
-Two reasons to replace Connexion's own: (1) a dialect must be able to point at the offending *field*
+Two reasons not to use Connexion's own rules: (1) a dialect must be able to point at the offending *field*
 (the integration dialect answers DRF's `{"field": ["message"]}`), so validation errors leave here as
 `FieldErrors` with every field's messages, not as one formatted string; (2) Connexion builds a new
 jsonschema validator for every request, while a schema's validator is built once here and reused.
@@ -14,20 +15,14 @@ from __future__ import annotations
 import json
 import typing as t
 
-from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem, UnsupportedMediaTypeProblem
 from connexion.json_schema import Draft4RequestValidator
 from connexion.uri_parsing import OpenAPIURIParser
 from connexion.utils import is_null, is_nullable
-from connexion.validators import (
-    VALIDATOR_MAP,
-    FormDataValidator,
-    JSONRequestBodyValidator,
-    MultiPartFormDataValidator,
-    ParameterValidator,
-)
+from connexion.validators import ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
 from starlette.datastructures import Headers, UploadFile
+from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 from starlette.types import Scope
 
 from handlers import payload
@@ -86,31 +81,28 @@ def field_errors(schema: dict, body: t.Any) -> dict[str, list[str]]:
     return errors
 
 
-class _CheckFields:
-    _schema: dict
-
-    def _validate(self, body: t.Any) -> None:
-        if body is None:
-            raise FieldErrors({BODY: ["A request body is required."]})
-        errors = payload.problems(body, BODY) or field_errors(self._schema, body)
-        if errors:
-            raise FieldErrors(errors)
+def check_fields(schema: dict, body: t.Any) -> None:
+    """Raise FieldErrors naming every field of `body` that `schema` (or representability) refuses."""
+    if body is None:
+        raise FieldErrors({BODY: ["A request body is required."]})
+    errors = payload.problems(body, BODY) or field_errors(schema, body)
+    if errors:
+        raise FieldErrors(errors)
 
 
-class JSONBody(_CheckFields, JSONRequestBodyValidator):
-    async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> t.Any:
-        raw = b"".join([chunk async for chunk in stream])
-        if not raw.strip():
-            return None
-        _require_media_type(scope)
-        try:
-            return payload.loads(raw.decode(self._encoding or "utf-8"))
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise BadRequestProblem(detail="JSON parse error - the body is not valid UTF-8.") from exc
-        except json.JSONDecodeError as exc:
-            raise BadRequestProblem(detail=f"JSON parse error - {exc}") from exc
-        except RecursionError as exc:
-            raise BadRequestProblem(detail=f"JSON parse error - {payload.NESTED}") from exc
+def parse_json(raw: bytes, scope: Scope, encoding: str | None) -> t.Any:
+    """A JSON request body, or None when it is blank; undecodable or unparsable ones are a 400."""
+    if not raw.strip():
+        return None
+    _require_media_type(scope)
+    try:
+        return payload.loads(raw.decode(encoding or "utf-8"))
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise BadRequestProblem(detail="JSON parse error - the body is not valid UTF-8.") from exc
+    except json.JSONDecodeError as exc:
+        raise BadRequestProblem(detail=f"JSON parse error - {exc}") from exc
+    except RecursionError as exc:
+        raise BadRequestProblem(detail=f"JSON parse error - {payload.NESTED}") from exc
 
 
 def malformed_content_type(scope: Scope) -> bool:
@@ -129,42 +121,30 @@ def _require_media_type(scope: Scope) -> None:
         raise UnsupportedMediaTypeProblem(detail="A request body needs a Content-Type header.")
 
 
-class _FormFields:
+async def parse_form(
+    parser_class: type[FormParser | MultiPartParser], stream: t.AsyncGenerator[bytes, None], scope: Scope
+) -> dict:
     """Form bodies as Django does it: each field's last value, as text; a file where text belongs is a
     field error. (Connexion's own form handling needs a `type` on every property and cannot read a
     field that is `anyOf` integer-or-digit-string, like the integration dialect's `user_id`.)"""
-
-    _form_parser_cls: type
-
-    async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> dict:
-        _require_media_type(scope)
-        parser = self._form_parser_cls(Headers(scope=scope), stream)
-        try:
-            form = await parser.parse()
-        except (UnicodeDecodeError, ValueError, KeyError) as exc:
-            raise BadRequestProblem(detail="Form parse error - the body could not be read.") from exc
-        except Exception as exc:  # starlette's MultiPartException
-            if type(exc).__name__.endswith("MultiPartException"):
-                raise BadRequestProblem(detail=f"Multipart parse error - {exc}") from exc
-            raise
-        body: dict[str, t.Any] = {}
-        files = []
-        for key in form:
-            value = form.getlist(key)[-1]
-            if isinstance(value, UploadFile):
-                files.append(key)
-            body[key] = value
-        if files:
-            raise FieldErrors({key: ["Expected text, not a file."] for key in files})
-        return body
-
-
-class FormBody(_FormFields, _CheckFields, FormDataValidator):
-    pass
-
-
-class MultiPartBody(_FormFields, _CheckFields, MultiPartFormDataValidator):
-    pass
+    _require_media_type(scope)
+    parser = parser_class(Headers(scope=scope), stream)
+    try:
+        form = await parser.parse()
+    except (UnicodeDecodeError, ValueError, KeyError) as exc:
+        raise BadRequestProblem(detail="Form parse error - the body could not be read.") from exc
+    except MultiPartException as exc:
+        raise BadRequestProblem(detail=f"Multipart parse error - {exc}") from exc
+    body: dict[str, t.Any] = {}
+    files = []
+    for key in form:
+        value = form.getlist(key)[-1]
+        if isinstance(value, UploadFile):
+            files.append(key)
+        body[key] = value
+    if files:
+        raise FieldErrors({key: ["Expected text, not a file."] for key in files})
+    return body
 
 
 class Parameters(ParameterValidator):
@@ -186,19 +166,6 @@ class Parameters(ParameterValidator):
         schema = param.get("schema", param)
         error = next(iter(validator_for(schema).iter_errors(value)), None)
         return None if error is None else f"{label}: {describe(error)}"
-
-
-VALIDATORS = {
-    **VALIDATOR_MAP,
-    "parameter": Parameters,
-    "body": MediaTypeDict(
-        {
-            "*/*json": JSONBody,
-            "application/x-www-form-urlencoded": FormBody,
-            "multipart/form-data": MultiPartBody,
-        }
-    ),
-}
 
 
 class URIParser(OpenAPIURIParser):
