@@ -190,10 +190,6 @@ def _check_internals() -> None:
     version = importlib.metadata.version("connexion")
     _expect(version in VERIFIED_VERSIONS, f"connexion {version} is not a verified version")
     _expect(
-        tuple(ConnexionMiddleware.default_middlewares) == KNOWN_MIDDLEWARE,
-        "ConnexionMiddleware.default_middlewares is not the known stack",
-    )
-    _expect(
         _parameters(ConnexionMiddleware._build_middleware_stack) == ["self"],
         "ConnexionMiddleware._build_middleware_stack changed its signature",
     )
@@ -307,10 +303,8 @@ def prepare(app: AsyncApp) -> bool:
         _check_internals()
         middleware = app.middleware
         _expect(middleware.middleware_stack is None, "the middleware stack is already built")
-        known = [_middleware_class(m) for m in middleware.middlewares]
-        _expect(
-            tuple(known) == KNOWN_MIDDLEWARE,
-            f"the app's middleware is not the known stack: {_names(known)}",
+        _same_stack(
+            "the app's middleware", [_middleware_class(m) for m in middleware.middlewares], KNOWN_MIDDLEWARE
         )
         _expect(type(app._middleware_app) is AsyncASGIApp, "the app's application is not an AsyncASGIApp")
     except Mismatch as exc:
@@ -324,8 +318,21 @@ def _middleware_class(middleware: t.Any) -> t.Any:
     return middleware.func if isinstance(middleware, functools.partial) else middleware
 
 
+def _same_stack(what: str, found: list[t.Any], known: tuple[type, ...]) -> None:
+    """Exactly the known layers in the known order, or a Mismatch naming the difference."""
+    if tuple(found) == known:
+        return
+    unknown = [layer for layer in found if layer not in known]
+    missing = [layer for layer in known if layer not in found]
+    if unknown:
+        raise Mismatch(f"{what} has middleware it does not know: {_names(unknown)}")
+    if missing:
+        raise Mismatch(f"{what} lacks {_names(missing)}")
+    raise Mismatch(f"{what} is in another order: {_names(found)}")
+
+
 def _names(classes: t.Iterable[t.Any]) -> str:
-    return ", ".join(getattr(c, "__name__", repr(c)) for c in classes)
+    return ", ".join(getattr(c, "__qualname__", repr(c)) for c in classes)
 
 
 # ---- what direct dispatch gets ---------------------------------------------------------------------
@@ -349,11 +356,7 @@ def operations(app: AsyncApp) -> dict[tuple[str, str], OperationParts]:
         if middleware.middleware_stack is None:
             middleware.app, middleware.middleware_stack = middleware._build_middleware_stack()
         stack = list(middleware.middleware_stack)
-        built = [type(layer) for layer in stack]
-        _expect(
-            tuple(built) == KNOWN_STACK,
-            f"the built middleware stack is not the known one: {_names(built)}",
-        )
+        _same_stack("the built middleware stack", [type(layer) for layer in stack], KNOWN_STACK)
         _expect(stack[-1] is app._middleware_app, "the stack does not end in the app's own application")
         security, validating, application = (
             stack[KNOWN_STACK.index(kind)]
