@@ -240,7 +240,10 @@ def _check_internals() -> None:
 
 def _assigns(function: t.Any, *attributes: str) -> bool:
     """Whether the function's source sets each `self.<attribute>` (read once, at build time)."""
-    source = inspect.getsource(function)
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):  # no source to read: nothing can be said for it
+        return False
     return all(f"self.{attribute} =" in source for attribute in attributes)
 
 
@@ -270,6 +273,8 @@ def _check_validator_hooks() -> None:
         return
     except StopIteration:
         pass
+    except Exception as exc:  # e.g. an attribute the hooks read is gone
+        raise Mismatch(f"the body validator probe failed: {exc!r}") from exc
     finally:
         running.close()
     raise Mismatch("Connexion no longer calls the request body validator hooks")
@@ -284,6 +289,14 @@ def check_validator_hooks() -> None:
             f"Connexion's request body validator hooks are not the ones tokensmith was written against "
             f"({exc}); the verified versions are {sorted(VERIFIED_VERSIONS)}"
         ) from exc
+
+
+# What a check may raise when Connexion is not shaped as expected (a missing attribute, another type).
+UNEXPECTED = (Mismatch, AttributeError, KeyError, IndexError, TypeError, ValueError)
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, Mismatch) else f"Connexion is not shaped as expected ({exc!r})"
 
 
 def _turned_off(reason: str) -> None:
@@ -307,8 +320,8 @@ def prepare(app: AsyncApp) -> bool:
             "the app's middleware", [_middleware_class(m) for m in middleware.middlewares], KNOWN_MIDDLEWARE
         )
         _expect(type(app._middleware_app) is AsyncASGIApp, "the app's application is not an AsyncASGIApp")
-    except Mismatch as exc:
-        _turned_off(str(exc))
+    except UNEXPECTED as exc:
+        _turned_off(_reason(exc))
         return False
     app._middleware_app.api_cls = CachedApi
     return True
@@ -351,10 +364,10 @@ class OperationParts:
 def operations(app: AsyncApp) -> dict[tuple[str, str], OperationParts]:
     """(base path, operationId) → parts, from Connexion's built stack; empty (and a WARNING) when the
     stack is not exactly `KNOWN_STACK` or its operations are not shaped as expected."""
+    middleware = app.middleware
+    if middleware.middleware_stack is None:  # (prepare checked this method is there, as known)
+        middleware.app, middleware.middleware_stack = middleware._build_middleware_stack()
     try:
-        middleware = app.middleware
-        if middleware.middleware_stack is None:
-            middleware.app, middleware.middleware_stack = middleware._build_middleware_stack()
         stack = list(middleware.middleware_stack)
         _same_stack("the built middleware stack", [type(layer) for layer in stack], KNOWN_STACK)
         _expect(stack[-1] is app._middleware_app, "the stack does not end in the app's own application")
@@ -370,8 +383,8 @@ def operations(app: AsyncApp) -> dict[tuple[str, str], OperationParts]:
                     validating.apis[base][0].operations.get(operation_id),
                     routed,
                 )
-    except Mismatch as exc:
-        _turned_off(str(exc))
+    except UNEXPECTED as exc:
+        _turned_off(_reason(exc))
         return {}
     return found
 

@@ -173,3 +173,14 @@ def test_validator_hooks_that_are_no_longer_called_stop_the_build(settings, cloc
 
 def test_the_validator_hook_probe_passes_on_the_pinned_connexion():
     connexion_adapter.check_validator_hooks()
+
+
+def test_a_missing_context_variable_turns_direct_dispatch_off(
+    build, reference, make_user, caplog, monkeypatch
+):
+    monkeypatch.delattr(connexion_adapter.connexion_context, "_scope")
+    app, client = build()
+    assert app.direct.operations == {}
+    (warning,) = warnings(caplog)
+    assert "connexion.context._scope is not a ContextVar" in warning
+    assert_served_like_connexion(client, reference, make_user)
