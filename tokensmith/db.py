@@ -11,6 +11,7 @@ import sqlite3
 import stat
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -28,7 +29,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.util import greenlet_spawn
+from sqlalchemy.util import await_only, greenlet_spawn
 
 from tokensmith.errors import Unavailable
 
@@ -224,7 +225,7 @@ class Database:
         if not self.is_sqlite:
             self.loop_engine = make_loop_engine(url, self.pool)
             self._loop_sessions = sessionmaker(self.loop_engine.sync_engine, expire_on_commit=False)
-        self.fast = FastReader(self.engine, self.loop_engine)
+        self.fast = FastReader(self.engine, None if self.is_sqlite else LoopConnections(url, self.pool))
         self._guarded = False
         if self.loop_engine is not None:
             event.listen(self.engine, "checkout", self._on_sync_checkout)
@@ -435,9 +436,9 @@ class FastReader:
     reads the database, so a revoke is seen by the very next request on every worker and instance.
     """
 
-    def __init__(self, engine: Engine, loop_engine: AsyncEngine | None = None) -> None:
+    def __init__(self, engine: Engine, loop: LoopConnections | None = None) -> None:
         self._engine = engine
-        self._loop_engine = loop_engine
+        self._loop = loop
         self._local = threading.local()
         self._sqlite = engine.dialect.name == "sqlite"
         self.guarded = False  # see Database.guard_event_loop
@@ -452,11 +453,7 @@ class FastReader:
             return conn
         import psycopg
 
-        return psycopg.connect(
-            url.set(drivername="postgresql").render_as_string(hide_password=False),
-            autocommit=True,
-            prepare_threshold=0,
-        )
+        return psycopg.connect(_libpq_url(url), autocommit=True, prepare_threshold=0)
 
     def _connection(self) -> Any:
         conn = getattr(self._local, "conn", None)
@@ -464,38 +461,23 @@ class FastReader:
             conn = self._local.conn = self._connect()
         return conn
 
-    def credential(self, public_id: str) -> CredentialRow | None:
-        if self._loop_engine is not None and _ON_LOOP.get():
-            row = self._on_loop(public_id)
-        else:
-            if self.guarded and not self._sqlite:
-                _require_off_loop()
-            try:
-                row = self._connection().execute(self._sql, (public_id,)).fetchone()
-            except Exception:
-                self.close()  # a broken connection (a restarted server): one fresh try
-                row = self._connection().execute(self._sql, (public_id,)).fetchone()
-        return None if row is None else self._credential(row)
-
-    def _on_loop(self, public_id: str) -> tuple | None:
-        """The look-up on a pooled loop connection switched to autocommit for the one statement:
-        a transaction around it would add a BEGIN and a ROLLBACK, two more round trips."""
-        assert self._loop_engine is not None
-        with _available():
-            connection = self._loop_engine.sync_engine.raw_connection()
+    def _one(self, sql: str, params: tuple) -> tuple | None:
+        """One row of one statement: on the loop (inside `Database.run`, PostgreSQL) through the
+        loop's own connections, so the round trip suspends only its request; otherwise on this
+        thread's connection."""
+        if self._loop is not None and _ON_LOOP.get():
+            return await_only(self._loop.one(sql, params))
+        if self.guarded and not self._sqlite:
+            _require_off_loop()
         try:
-            connection.dbapi_connection.autocommit = True
-            cursor = connection.cursor()
-            cursor.execute(self._sql, (public_id,))
-            row = cursor.fetchone()
-            cursor.close()
-            connection.dbapi_connection.autocommit = False
-            return row
+            return self._connection().execute(sql, params).fetchone()
         except Exception:
-            connection.invalidate()  # a broken or half-reset connection never goes back to the pool
-            raise
-        finally:
-            connection.close()  # back to the pool
+            self.close()  # a broken connection (a restarted server): one fresh try
+            return self._connection().execute(sql, params).fetchone()
+
+    def credential(self, public_id: str) -> CredentialRow | None:
+        row = self._one(self._sql, (public_id,))
+        return None if row is None else self._credential(row)
 
     def credential_in(self, session: Transaction, public_id: str) -> CredentialRow | None:
         """The same read inside a write transaction (the session's connection), for writes that must
@@ -519,6 +501,117 @@ class FastReader:
         if conn is not None:
             with contextlib.suppress(Exception):
                 conn.close()
+        if self._loop is not None:
+            self._loop.close()
+
+
+def _libpq_url(url: Any) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE: no transaction open on the connection
+
+
+class LoopConnections:
+    """psycopg's asyncio connections, in autocommit, for the hot path's one-statement reads on the loop.
+
+    Not SQLAlchemy's pool: its checkout, reset and adapter cost ~4× the read itself here (one
+    `await` of psycopg against five, measured with the database on this machine), and the read needs
+    none of it. Not `psycopg_pool`: it runs tasks bound to the loop that opened it, while a
+    `Database` may outlive a loop (the tests run many). These connections belong to no loop: psycopg
+    waits on whichever loop is running. At most `pool.size` are open; a read that finds them all
+    busy waits up to `pool.timeout` and is then `Unavailable` (503), as a transaction would be.
+    """
+
+    def __init__(self, url: str, pool: PoolSettings) -> None:
+        self._conninfo = _libpq_url(make_url(_psycopg_url(url)))
+        self._size = pool.size
+        self._timeout = pool.timeout
+        self._idle: list[Any] = []
+        self._open = 0
+        self._waiters: deque[asyncio.Future] = deque()
+
+    async def one(self, sql: str, params: tuple) -> tuple | None:
+        connection, reused = await self._acquire()
+        try:
+            row = await (await connection.execute(sql, params)).fetchone()
+        except Exception:
+            self._discard(connection)
+            if not reused:
+                raise
+            # A connection that sat idle may have been dropped (a restarted server): one fresh try.
+            connection, _ = await self._acquire(fresh=True)
+            try:
+                row = await (await connection.execute(sql, params)).fetchone()
+            except BaseException:
+                self._discard(connection)
+                raise
+        except BaseException:  # cancelled mid-statement: the connection's state is unknown
+            self._discard(connection)
+            raise
+        self._release(connection)
+        return row
+
+    async def _acquire(self, fresh: bool = False) -> tuple[Any, bool]:
+        import psycopg
+
+        while True:
+            if self._idle and not fresh:
+                return self._idle.pop(), True
+            if self._open < self._size:
+                self._open += 1
+                try:
+                    connection = await psycopg.AsyncConnection.connect(
+                        self._conninfo, autocommit=True, prepare_threshold=0
+                    )
+                except BaseException:
+                    self._open -= 1
+                    raise
+                return connection, False
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            done, _ = await asyncio.wait((waiter,), timeout=self._timeout)
+            if not done and waiter.cancel():
+                raise Unavailable("The database is busy: no connection came free in time. Try again.")
+            handed = waiter.result()
+            if handed is not None:
+                return handed, True
+            # None: a connection was closed, so there is room to open one; go round again.
+
+    def _release(self, connection: Any) -> None:
+        if connection.closed or connection.info.transaction_status != _IDLE:
+            self._discard(connection)
+            return
+        waiter = self._next_waiter()
+        if waiter is not None:
+            waiter.set_result(connection)
+        else:
+            self._idle.append(connection)
+
+    def _discard(self, connection: Any) -> None:
+        self._open -= 1
+        with contextlib.suppress(Exception):
+            connection.pgconn.finish()
+        waiter = self._next_waiter()
+        if waiter is not None:
+            waiter.set_result(None)
+
+    def _next_waiter(self) -> asyncio.Future | None:
+        """The longest-waiting reader of the running loop (a waiter of another loop times out)."""
+        loop = asyncio.get_running_loop()
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done() and waiter.get_loop() is loop:
+                return waiter
+        return None
+
+    def close(self) -> None:
+        """Close the idle connections (no loop needed); any in use close when discarded."""
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            self._open -= 1
+            with contextlib.suppress(Exception):
+                connection.pgconn.finish()
 
 
 def _utc(value: Any) -> datetime | None:

@@ -118,13 +118,54 @@ def test_an_exhausted_pool_is_unavailable_after_its_timeout(database_url: str) -
         await asyncio.sleep(0.1)
         with pytest.raises(Unavailable):
             await db.run(read)
-        with pytest.raises(Unavailable):
-            await db.run(db.fast.credential, "no-such-public-id")
         await holder
         assert await db.run(read) == 1  # the pool serves again once the connection is back
 
     try:
         asyncio.run(race())
+    finally:
+        db.dispose()
+
+
+@postgres_only
+def test_the_hot_read_waits_its_timeout_for_a_busy_connection_then_is_unavailable(database_url: str) -> None:
+    db = Database(database_url, pool=PoolSettings(size=1, overflow=0, timeout=0.2))
+    blocker = psycopg.connect(_plain(database_url), autocommit=False)
+
+    async def race() -> None:
+        blocker.execute("LOCK TABLE credentials IN ACCESS EXCLUSIVE MODE")
+        first = asyncio.ensure_future(db.run(db.fast.credential, "no-such-public-id"))
+        await asyncio.sleep(0.1)  # the first read now waits on the lock, holding the one connection
+        with pytest.raises(Unavailable):
+            await db.run(db.fast.credential, "no-such-public-id")
+        blocker.commit()
+        assert await first is None
+        assert await db.run(db.fast.credential, "no-such-public-id") is None  # served again
+
+    try:
+        asyncio.run(race())
+    finally:
+        blocker.close()
+        db.dispose()
+
+
+@postgres_only
+def test_the_hot_read_survives_its_connection_being_dropped(database_url: str) -> None:
+    db = Database(database_url)
+
+    async def read_twice() -> None:
+        assert await db.run(db.fast.credential, "no-such-public-id") is None
+        with psycopg.connect(_plain(database_url), autocommit=True) as admin:  # a server restart, as seen
+            ended = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE pid <> pg_backend_pid() AND state = 'idle'"
+                " AND query LIKE 'SELECT c.id, c.public_id%'"
+            ).fetchall()
+            assert ended  # the reader's idle connection was there, and is gone
+        assert await db.run(db.fast.credential, "no-such-public-id") is None
+
+    try:
+        asyncio.run(read_twice())
     finally:
         db.dispose()
 
