@@ -26,9 +26,10 @@ from sqlalchemy import select
 
 from handlers.gateway import wire as gateway_wire
 from tests.conftest import PASSWORD
-from tokensmith import refresh_tokens, scoped_tokens, sessions, tenants, users, workflows
+from tokensmith import refresh_tokens, scoped_tokens, sessions, tenants, users, verifier, workflows
 from tokensmith.core import Core
 from tokensmith.models import Base, Tenant, User
+from tokensmith.verifier import Accepted
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "workflows.yaml"
 CC = "commandcenter"
@@ -196,7 +197,7 @@ class World:
         login = sessions.login(
             core, username, PASSWORD, dialect=CC, device_id="matrix", idle_minutes=None, client=None
         )
-        principal = sessions.authenticate(core, login.issued.value)
+        principal = verifier.authenticate(core, login.issued.value, Accepted(frozenset({verifier.SESSION})))
         pair = scoped_tokens.create(core, principal, scoped_tokens.Changes(name="matrix"), dialect=CC)
         self.credentials[(party, "access")] = access.value
         self.credentials[(party, "session")] = login.issued.value

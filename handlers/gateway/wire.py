@@ -16,7 +16,7 @@ from typing import Any
 
 from handlers import context
 from handlers.failure import DEFAULT_STATUSES, Failure, field_name
-from tokensmith import listing, workflows
+from tokensmith import listing, tenants, workflows
 from tokensmith.clock import SystemClock
 from tokensmith.errors import (
     InvalidValue,
@@ -54,6 +54,7 @@ SUPERADMIN_TOKEN = JwtFormat(
     secret_claim="authToken",
     issuer_setting=".gateway.issuer",
     lifespan_setting=".gateway.superadmin_token_lifespan",
+    owner_role=tenants.SUPERADMIN,
 )
 
 # statusLine of each success; the first three are Luma's words, the rest ours ([I]).
