@@ -49,7 +49,6 @@ from tokensmith.core import Core
 from tokensmith.errors import TokensmithError
 from tokensmith.networks import TrustedProxies
 
-OPENAPI_DIR = routes.OPENAPI_DIR
 SWAGGER_UI_PATH = "/ui"
 
 # Extra public URLs of a spec's JSON (Alation serves its token API's spec here).
@@ -94,7 +93,7 @@ def create_app(
         core.db.upgrade()
     app = AsyncApp(
         __name__,
-        specification_dir=str(OPENAPI_DIR),
+        specification_dir=str(routes.OPENAPI_DIR),
         jsonifier=Jsonifier(_OrJson),
         validator_map=VALIDATORS,
         uri_parser_class=URIParser,

@@ -79,6 +79,11 @@ def _openapi_dir() -> Path:
 OPENAPI_DIR = _openapi_dir()
 
 
+def spec_path(stem: str) -> Path:
+    """The file of one spec (`admin`, `integration`, …): the one place its location is decided."""
+    return OPENAPI_DIR / f"{stem}.yaml"
+
+
 @cache
 def spec(stem: str) -> dict[str, Any]:
     """A spec file, parsed once per process (with libyaml where present): every app built in this
@@ -87,7 +92,7 @@ def spec(stem: str) -> dict[str, Any]:
     A spec that names a `format` no checker knows is refused here: jsonschema would let any value
     through it, and the handler behind would meet values the spec promised it would not."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    document = yaml.load((OPENAPI_DIR / f"{stem}.yaml").read_text(), Loader=loader)  # noqa: S506 (a safe loader)
+    document = yaml.load(spec_path(stem).read_text(), Loader=loader)  # noqa: S506 (a safe loader)
     unknown = formats.unchecked(document)
     if unknown:
         raise RuntimeError(f"openapi/{stem}.yaml uses formats no checker knows: {sorted(unknown)}")
