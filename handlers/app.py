@@ -89,6 +89,7 @@ def create_app(
     if settings.testing:
         clock = testing_layer.controlled_clock(core.clock if core is not None else clock)
     core = core or Core.open(settings, clock)
+    routes.register_settings()
     if migrate:
         core.db.upgrade()
     app = AsyncApp(

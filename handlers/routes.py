@@ -14,7 +14,7 @@ from handlers import admin_wire, formats
 from handlers.commandcenter import wire as commandcenter_wire
 from handlers.gateway import wire as gateway_wire
 from handlers.integration import wire as integration_wire
-from tokensmith import paths
+from tokensmith import paths, runtime
 
 # (spec file stem in openapi/, base path, wire module owning the error format under that base path)
 DIALECTS: list[tuple[str, str, Any]] = [
@@ -27,6 +27,13 @@ DIALECTS: list[tuple[str, str, Any]] = [
 FALLBACK_WIRE = admin_wire
 # Mounted only in testing mode (`Settings.testing`), before `ops`; errors under it are the native API's.
 TESTING = ("testing", "/api/v1/testing", admin_wire)
+
+
+def register_settings() -> None:
+    """Tell the core each dialect's runtime settings (and the key prefixes its documentation writes):
+    called when an app is built and by the CLI before it reads a key, never on import."""
+    for _stem, _base, wire in DIALECTS:
+        runtime.register(getattr(wire, "SETTINGS", ()), getattr(wire, "SETTING_KEY_PREFIXES", ()))
 
 
 def mounted(testing: bool) -> list[tuple[str, str, Any]]:

@@ -11,12 +11,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from handlers.failure import DEFAULT_STATUSES, Failure
+from tokensmith import scoped_tokens
 from tokensmith.errors import (
     InvalidValue,
     LoginFailed,
     Throttled,
 )
 from tokensmith.models import User
+from tokensmith.runtime import SettingSpec
 from tokensmith.scoped_tokens import Changes, Entry, IssuedPair, RenewRefused
 from tokensmith.sessions import RenewalRefused
 
@@ -78,6 +80,19 @@ TYPE_OUT = {
 
 SESSION_SCHEME = "QSDK"
 BEARER_SCHEME = "Bearer"
+
+# The key is still spelled where it is read (`scoped_tokens`, which should take it as a value).
+SETTINGS = (
+    SettingSpec(
+        scoped_tokens.ACCESS_LIFESPAN_KEY,
+        int,
+        30,
+        "Lifespan of new commandcenter ALL/CUSTOM access tokens.",
+        "minutes",
+        1,
+        525600,
+    ),
+)
 _USER_GUID_NAMESPACE = uuid.UUID("6f1c2a52-3b8e-4c57-9a55-2f6c1d7e9b10")
 
 

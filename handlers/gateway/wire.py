@@ -24,6 +24,7 @@ from tokensmith.errors import (
 )
 from tokensmith.jwt_tokens import JwtFormat
 from tokensmith.models import Tenant, WorkflowStep
+from tokensmith.runtime import SettingSpec
 from tokensmith.tenants import NewTenant
 
 MEDIA_TYPE = "application/json"
@@ -34,6 +35,27 @@ DIALECT = "gateway"
 CASE_INSENSITIVE_PATHS = True
 
 CORE_ERRORS = DEFAULT_STATUSES
+
+SETTINGS = (
+    SettingSpec(
+        ".gateway.superadmin_token_lifespan",
+        int,
+        15,
+        "Lifespan of new gateway superadmin access tokens.",
+        "minutes",
+        1,
+        1440,
+    ),
+    SettingSpec(
+        ".gateway.issuer",
+        str,
+        "http://itas.serviceaide.com",
+        "`iss` claim of gateway tenant access tokens.",
+        "",
+        1,
+        1024,
+    ),
+)
 
 # The tenant access token as Luma's documentation shows it: header {"alg":"HS512"}, claims
 # tenantExternalId, authToken, iss, jti, iat and no exp.
