@@ -221,7 +221,7 @@ def find_owned(
 ) -> Any:
     """Like `find` (or the `reader` given, `find_row`), but a token of another owner, or one that
     another dialect issued, is as unknown as a made-up one: a refresh token is redeemed only by the
-    dialect whose rules made it (a commandcenter chain's refresh token is not an integration one)."""
+    dialect whose rules made it (one dialect's refresh token is never redeemed by another)."""
     credential = reader(session, core, value, kind)
     if credential is None or credential.user_id != user_id or credential.dialect != dialect:
         raise TokenInvalid()
