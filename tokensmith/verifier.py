@@ -156,10 +156,7 @@ READERS: dict[str, Callable[[Core, str, Accepted], Principal]] = {
 
 
 def _secret_row(core: Core, value: str) -> CredentialRow:
-    parsed = crypto.parse(value)
-    if parsed is None:
-        raise TokenInvalid()
-    credential = tokens.verified(core, value, parsed.kind, core.db.fast.credential)
+    credential = tokens.verified(core, value, _BY_PREFIX[value[:_PREFIX_LENGTH]], core.db.fast.credential)
     if credential is None:
         raise TokenInvalid()
     return credential
