@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from handlers.failure import DEFAULT_STATUSES, Failure
-from tokensmith import scoped_tokens
 from tokensmith.errors import (
     InvalidValue,
     LoginFailed,
@@ -81,10 +80,11 @@ TYPE_OUT = {
 SESSION_SCHEME = "QSDK"
 BEARER_SCHEME = "Bearer"
 
-# The key is still spelled where it is read (`scoped_tokens`, which should take it as a value).
+# Also spelled where it is read (`scoped_tokens`' ACCESS_LIFESPAN_KEY), until that takes it as a value.
+ACCESS_LIFESPAN = ".commandcenter.access_token_lifespan"
 SETTINGS = (
     SettingSpec(
-        scoped_tokens.ACCESS_LIFESPAN_KEY,
+        ACCESS_LIFESPAN,
         int,
         30,
         "Lifespan of new commandcenter ALL/CUSTOM access tokens.",
