@@ -71,10 +71,18 @@ def authenticate(core: Core, value: Any, accepted: Accepted) -> Principal:
             raise TokenInvalid()
         principal = READERS[fmt](core, value, accepted)
     except TokenInvalid:
-        stats.count_validation(fmt or "unknown", "invalid")
+        stats.count_validation(_counted_as(value, fmt), "invalid")
         raise
     stats.count_validation(principal.kind, "valid")
     return principal
+
+
+def _counted_as(value: Any, fmt: str | None) -> str:
+    """The kind a refused value is counted under: its format, or `unknown` when it is not even a
+    well-formed token of it (a right prefix before the wrong characters or checksum)."""
+    if fmt is None or (fmt in SECRET_FORMATS and crypto.parse(value) is None):
+        return "unknown"
+    return fmt
 
 
 def identify(core: Core, value: Any, session: Transaction | None = None) -> CredentialRow | None:

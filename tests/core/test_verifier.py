@@ -10,7 +10,7 @@ import jwt
 import pytest
 
 from tests.conftest import PASSWORD
-from tokensmith import crypto, jwt_tokens, sessions, tenants, tokens, users, verifier
+from tokensmith import crypto, jwt_tokens, sessions, stats, tenants, tokens, users, verifier
 from tokensmith.errors import Forbidden, TokenInvalid
 from tokensmith.jwt_tokens import JwtFormat
 from tokensmith.models import Credential, Tenant
@@ -316,3 +316,18 @@ def test_identify_finds_the_row_of_any_genuine_token_whatever_its_state(core, al
     assert verifier.identify(core, same_public_id_other_secret(access.value)) is None
     assert verifier.identify(core, jwt_tokens.encode(b"k" * 64, claims)) is None
     assert verifier.identify(core, "garbage") is None
+
+
+def test_refusals_are_counted_by_kind_and_malformed_values_as_unknown(core, alice):
+    issued = access_token(core, alice)
+    before = stats.validations()
+    for value in (same_public_id_other_secret(issued.value), "tsa_" + "x" * 50, "garbage"):
+        with pytest.raises(TokenInvalid):
+            verifier.authenticate(core, value, ACCESS)
+    verifier.authenticate(core, issued.value, ACCESS)
+    after = stats.validations()
+
+    def grew(key: tuple[str, str]) -> int:
+        return after.get(key, 0) - before.get(key, 0)
+
+    assert (grew(("access", "invalid")), grew(("unknown", "invalid")), grew(("access", "valid"))) == (1, 2, 1)
