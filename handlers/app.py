@@ -53,7 +53,6 @@ from tokensmith.core import Core
 from tokensmith.errors import TokensmithError
 from tokensmith.networks import TrustedProxies
 
-OPENAPI_DIR = routes.OPENAPI_DIR
 SWAGGER_UI_PATH = "/ui"
 
 # Extra public URLs of a spec's JSON (Alation serves its token API's spec here).
@@ -97,11 +96,12 @@ def create_app(
     if settings.testing:
         clock = testing_layer.controlled_clock(core.clock if core is not None else clock)
     core = core or Core.open(settings, clock)
+    routes.register_settings()
     if migrate:
         core.db.upgrade()
     app = AsyncApp(
         __name__,
-        specification_dir=str(OPENAPI_DIR),
+        specification_dir=str(routes.OPENAPI_DIR),
         jsonifier=Jsonifier(_OrJson),
         validator_map=VALIDATORS,
         uri_parser_class=URIParser,

@@ -14,7 +14,7 @@ from handlers import admin_wire, formats
 from handlers.commandcenter import wire as commandcenter_wire
 from handlers.gateway import wire as gateway_wire
 from handlers.integration import wire as integration_wire
-from tokensmith import paths
+from tokensmith import paths, runtime
 
 # (spec file stem in openapi/, base path, wire module owning the error format under that base path)
 DIALECTS: list[tuple[str, str, Any]] = [
@@ -27,6 +27,13 @@ DIALECTS: list[tuple[str, str, Any]] = [
 FALLBACK_WIRE = admin_wire
 # Mounted only in testing mode (`Settings.testing`), before `ops`; errors under it are the native API's.
 TESTING = ("testing", "/api/v1/testing", admin_wire)
+
+
+def register_settings() -> None:
+    """Tell the core each dialect's runtime settings (and the key prefixes its documentation writes):
+    called when an app is built and by the CLI before it reads a key, never on import."""
+    for _stem, _base, wire in DIALECTS:
+        runtime.register(getattr(wire, "SETTINGS", ()), getattr(wire, "SETTING_KEY_PREFIXES", ()))
 
 
 def mounted(testing: bool) -> list[tuple[str, str, Any]]:
@@ -79,6 +86,11 @@ def _openapi_dir() -> Path:
 OPENAPI_DIR = _openapi_dir()
 
 
+def spec_path(stem: str) -> Path:
+    """The file of one spec (`admin`, `integration`, …): the one place its location is decided."""
+    return OPENAPI_DIR / f"{stem}.yaml"
+
+
 @cache
 def spec(stem: str) -> dict[str, Any]:
     """A spec file, parsed once per process (with libyaml where present): every app built in this
@@ -87,7 +99,7 @@ def spec(stem: str) -> dict[str, Any]:
     A spec that names a `format` no checker knows is refused here: jsonschema would let any value
     through it, and the handler behind would meet values the spec promised it would not."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    document = yaml.load((OPENAPI_DIR / f"{stem}.yaml").read_text(), Loader=loader)  # noqa: S506 (a safe loader)
+    document = yaml.load(spec_path(stem).read_text(), Loader=loader)  # noqa: S506 (a safe loader)
     unknown = formats.unchecked(document)
     if unknown:
         raise RuntimeError(f"openapi/{stem}.yaml uses formats no checker knows: {sorted(unknown)}")

@@ -9,11 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 from handlers import access, observability, routes
+from handlers.commandcenter import wire as commandcenter_wire
 from handlers.context import client_address, core, core_call, settings
 from handlers.gateway import wire as gateway_wire
-from tokensmith import crypto, policy, sessions, tenants
-from tokensmith.auth import Principal, authenticate_token
+from tokensmith import policy, verifier
+from tokensmith.auth import Principal
 from tokensmith.errors import InvalidValue, TokenInvalid
+from tokensmith.verifier import Accepted
+
+# What each way of presenting a credential takes, whichever dialect issued it.
+ACCESS_TOKEN = Accepted(frozenset({verifier.ACCESS}))
+BEARER = Accepted(frozenset({verifier.ACCESS}), (gateway_wire.TENANT_TOKEN, gateway_wire.SUPERADMIN_TOKEN))
+ANY = Accepted(frozenset({verifier.ACCESS, verifier.SESSION}), BEARER.jwts)
 
 
 def enforce(principal: Principal, request: Any) -> None:
@@ -36,51 +43,38 @@ def token_info(principal: Principal, request: Any) -> dict[str, Any]:
 
 async def integration_access_token(apikey: str, required_scopes: Any = None, request: Any = None) -> dict:
     """The `TOKEN` header: an API access token."""
-    return token_info(await core_call(authenticate_token, core(), apikey.strip(), kinds=("access",)), request)
-
-
-def _authenticate(value: str, *, sessions_too: bool = True) -> Principal:
-    """Any tokensmith access token, whichever dialect issued it: a prefixed secret by its prefix
-    (a commandcenter session through its own check, which slides the idle expiry), otherwise a gateway
-    JWT (tenant or superadmin token)."""
-    value = value.strip()
-    parsed = crypto.parse(value)
-    if parsed is not None:
-        if parsed.kind == sessions.KIND and sessions_too:
-            return sessions.authenticate(core(), value)
-        return authenticate_token(core(), value, kinds=("access",))
-    try:
-        return tenants.authenticate_tenant(core(), value, gateway_wire.TENANT_TOKEN)
-    except TokenInvalid:
-        return tenants.authenticate_superadmin(core(), value, gateway_wire.SUPERADMIN_TOKEN)
+    return token_info(await core_call(verifier.authenticate, core(), apikey.strip(), ACCESS_TOKEN), request)
 
 
 async def bearer_token(token: str, required_scopes: Any = None, request: Any = None) -> dict:
-    """`Authorization: Bearer <token>`: any tokensmith access token."""
-    return token_info(await core_call(_authenticate, token, sessions_too=False), request)
+    """`Authorization: Bearer <token>`: any tokensmith access token (a prefixed one, or a gateway JWT)."""
+    return token_info(await core_call(verifier.authenticate, core(), token.strip(), BEARER), request)
+
+
+def read_authtoken(header: str, accepted: Accepted) -> tuple[str, Accepted]:
+    """The token in an `Authtoken` header and what it may be: `accepted`, less sessions after `Bearer`."""
+    token, may_be_session = commandcenter_wire.read_authtoken(header)
+    return token, accepted if may_be_session else accepted.without(verifier.SESSION)
 
 
 async def authtoken(apikey: str, required_scopes: Any = None, request: Any = None) -> dict:
-    """`Authtoken: QSDK <session>`, `Authtoken: Bearer <access token>`, or a bare token of either kind."""
-    scheme, _, rest = apikey.strip().partition(" ")
-    value = rest if scheme.upper() in ("QSDK", "BEARER") and rest else apikey
-    return token_info(await core_call(_authenticate, value), request)
+    """`Authtoken: QSDK <session>`, `Authtoken: Bearer <access token>`, or a bare token of any kind."""
+    return token_info(await core_call(verifier.authenticate, core(), *read_authtoken(apikey, ANY)), request)
 
 
-def presented_tokens(headers: Any) -> list[str]:
-    """Every token a request carries, in any header a tokensmith dialect accepts, most specific first."""
+def presented_tokens(headers: Any) -> list[tuple[str, Accepted]]:
+    """Every token a request carries, in any header a tokensmith dialect accepts, most specific first,
+    each with what that header may carry."""
     found = []
     if headers.get("TOKEN"):
-        found.append(headers["TOKEN"].strip())
+        found.append((headers["TOKEN"].strip(), ANY))
     scheme, _, rest = (headers.get("Authorization") or "").strip().partition(" ")
     if scheme.lower() == "bearer" and rest.strip():
-        found.append(rest.strip())
-    authtoken = (headers.get("Authtoken") or "").strip()
-    if authtoken:
-        scheme, _, rest = authtoken.partition(" ")
-        found.append(rest.strip() if scheme.upper() in ("QSDK", "BEARER") and rest.strip() else authtoken)
+        found.append((rest.strip(), ANY))
+    if (headers.get("Authtoken") or "").strip():
+        found.append(read_authtoken(headers["Authtoken"], ANY))
     if headers.get("itas-api-access-key"):
-        found.append(headers["itas-api-access-key"].strip())
+        found.append((gateway_wire.bare_token(headers["itas-api-access-key"]), ANY))
     return found
 
 
@@ -106,9 +100,9 @@ def authorize_forwarded(headers: Any) -> Principal:
 
 def authenticate_presented(headers: Any) -> Principal | None:
     """The first presented token that authenticates, or None (forward auth's question)."""
-    for value in presented_tokens(headers):
+    for value, accepted in presented_tokens(headers):
         try:
-            return _authenticate(value)
+            return verifier.authenticate(core(), value, accepted)
         except TokenInvalid:
             continue
     return None

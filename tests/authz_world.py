@@ -25,10 +25,12 @@ import yaml
 from sqlalchemy import select
 
 from handlers.gateway import wire as gateway_wire
+from handlers.integration.wire import CHAIN
 from tests.conftest import PASSWORD
-from tokensmith import refresh_tokens, scoped_tokens, sessions, tenants, users, workflows
+from tokensmith import refresh_tokens, scoped_tokens, sessions, tenants, users, verifier, workflows
 from tokensmith.core import Core
 from tokensmith.models import Base, Tenant, User
+from tokensmith.verifier import Accepted
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "workflows.yaml"
 CC = "commandcenter"
@@ -190,13 +192,13 @@ class World:
 
     def _user_party(self, party: str, user_id: int, username: str, tenant_external_id: str | None) -> None:
         core = self.core
-        refresh = refresh_tokens.create_refresh_token(core, username, PASSWORD, "matrix", None)
-        access = refresh_tokens.create_access_token(core, refresh.value, user_id)
-        spare = refresh_tokens.create_access_token(core, refresh.value, user_id)
+        refresh = refresh_tokens.create_refresh_token(core, username, PASSWORD, "matrix", None, chain=CHAIN)
+        access = refresh_tokens.create_access_token(core, refresh.value, user_id, chain=CHAIN)
+        spare = refresh_tokens.create_access_token(core, refresh.value, user_id, chain=CHAIN)
         login = sessions.login(
             core, username, PASSWORD, dialect=CC, device_id="matrix", idle_minutes=None, client=None
         )
-        principal = sessions.authenticate(core, login.issued.value)
+        principal = verifier.authenticate(core, login.issued.value, Accepted(frozenset({verifier.SESSION})))
         pair = scoped_tokens.create(core, principal, scoped_tokens.Changes(name="matrix"), dialect=CC)
         self.credentials[(party, "access")] = access.value
         self.credentials[(party, "session")] = login.issued.value

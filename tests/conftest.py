@@ -43,6 +43,15 @@ def _pg_url_with_schema(url: str, schema: str) -> str:
     return f"{url}{joiner}options=-csearch_path%3D{schema}"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _dialect_settings() -> None:
+    """The dialects' runtime settings, as `create_app` and the CLI register them: for the tests that
+    read a setting without building an app."""
+    from handlers.routes import register_settings
+
+    register_settings()
+
+
 @pytest.fixture(scope="session")
 def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated database made once per run: an SQLite file to copy, or a PostgreSQL schema."""

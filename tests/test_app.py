@@ -17,7 +17,7 @@ from tokensmith import runtime
 from tokensmith.config import Settings
 from tokensmith.db import Database
 
-SPECS = sorted(glob.glob(str(Path(__file__).resolve().parent.parent / "openapi" / "*.yaml")))
+SPECS = sorted(glob.glob(str(routes.OPENAPI_DIR / "*.yaml")))
 
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: Path(p).stem)

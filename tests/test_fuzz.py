@@ -8,7 +8,6 @@ stays fast: FUZZ_EXAMPLES examples per operation and mode (default 25); raise it
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from handlers import routes
 from handlers.routes import DIALECTS
 from tests.conftest import PASSWORD
 from tests.gateway.fuzzing import TRIGGER_SEED, gateway_headers, new_tenant_seed
@@ -25,7 +25,7 @@ from tests.integration.helpers import access_token, refresh_token
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 STATEFUL_EXAMPLES = int(os.environ.get("FUZZ_STATEFUL_EXAMPLES", "10"))
-OPENAPI = Path(__file__).resolve().parent.parent / "openapi"
+OPENAPI = routes.OPENAPI_DIR
 FUZZ_SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,

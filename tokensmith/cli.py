@@ -104,6 +104,9 @@ def _read_password(confirm: bool = True) -> str:
 @click.group()
 def main() -> None:
     """tokensmith: a self-hosted token authority."""
+    from handlers.routes import register_settings  # the dialects' settings: a face may import handlers
+
+    register_settings()
 
 
 # --- serve -------------------------------------------------------------------------------------

@@ -442,7 +442,9 @@ class FastReader:
         self._local = threading.local()
         self._sqlite = engine.dialect.name == "sqlite"
         self.guarded = False  # see Database.guard_event_loop
-        self._sql = _LOOKUP_SQL.format(param=_PARAMETER[engine.dialect.name])
+        self._marker = _PARAMETER[engine.dialect.name]
+        self._sql = _LOOKUP_SQL.format(param=self._marker)
+        self._tenant_sql = _LOOKUP_WITH_TENANT_SQL.format(param=self._marker)
 
     def _connect(self) -> Any:
         url = self._engine.url
@@ -494,6 +496,17 @@ class FastReader:
             values[i] = _utc(values[i])
         owner = None if row[18] is None else OwnerRow(row[18], row[19], row[20], bool(row[21]), row[22])
         return CredentialRow(*values, owner=owner)
+
+    # --- the verifier's reads (tokensmith/verifier.py) ---------------------------------------------
+
+    def credential_and_tenant(self, public_id: str) -> tuple[CredentialRow, TenantRow | None] | None:
+        """`credential` with the owning tenant beside it, in the same one read: a JWT that names its
+        tenant is checked against the tenant's row (external id, disabled) without a second query."""
+        row = self._one(self._tenant_sql, (public_id,))
+        if row is None:
+            return None
+        tenant = None if row[23] is None else TenantRow(row[23], bool(row[24]))
+        return self._credential(row), tenant
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -612,6 +625,26 @@ class LoopConnections:
             self._open -= 1
             with contextlib.suppress(Exception):
                 connection.pgconn.finish()
+
+
+# --- the verifier's reads (tokensmith/verifier.py) ---------------------------------------------------
+
+_LOOKUP_WITH_TENANT_SQL = (
+    "SELECT c.id, c.public_id, c.kind, c.dialect, c.user_id, c.tenant_id, c.name, c.family, c.parent_id,"
+    " c.scopes, c.attributes, c.secret_hash, c.created_at, c.expires_at, c.renewable_until, c.revoked_at,"
+    " c.revoked_reason, c.last_used_at, u.id, u.username, u.role, u.disabled, u.tenant_id,"
+    " t.external_id, t.disabled"
+    " FROM credentials c LEFT JOIN users u ON u.id = c.user_id LEFT JOIN tenants t ON t.id = c.tenant_id"
+    " WHERE c.public_id = {param}"
+)
+
+
+@dataclass(slots=True)
+class TenantRow:
+    """What the verifier checks of a credential's tenant: whom a JWT names, and whether it may act."""
+
+    external_id: str
+    disabled: bool
 
 
 def _utc(value: Any) -> datetime | None:

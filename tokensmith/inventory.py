@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session, aliased
 
-from tokensmith import audit, paging, policy, tenants, throttle, tokens, usernames
+from tokensmith import audit, paging, policy, tenants, throttle, tokens, usernames, verifier
 from tokensmith.auth import Principal
 from tokensmith.core import Core
 from tokensmith.errors import InvalidValue, NotFound
@@ -207,7 +207,7 @@ def revoke_tenant(core: Core, viewer: Principal, tenant_external_id: str) -> int
 
 
 def _resolve_visible(session: Session, core: Core, viewer: Principal, value: str) -> Credential | None:
-    credential = tokens.find_any(session, core, value)
+    credential = verifier.identify(core, value, session)
     if credential is None:
         return None
     owner = session.get(User, credential.user_id) if credential.user_id is not None else None
@@ -260,7 +260,7 @@ def report_leaked(core: Core, values: list[str], client: str | None) -> int:
     revoked = 0
     with core.db.write() as session:
         for value in dict.fromkeys(values):
-            credential = tokens.find_any(session, core, value)
+            credential = verifier.identify(core, value, session)
             if credential is None or tokens.status_of(credential, now) == tokens.REVOKED:
                 continue
             count = tokens.revoke_cascading(session, now, "reported leaked", Credential.id == credential.id)

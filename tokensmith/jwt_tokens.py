@@ -14,7 +14,9 @@ that row. A presented JWT is accepted only when all of these hold:
 Revoking or regenerating therefore kills a token on the next request, on every worker and instance:
 there is no cache, only the row. Expiry is the row's; an `exp` claim only mirrors it for clients.
 
-The claim names belong to the dialect that presents the token; it describes them in a `JwtFormat`.
+This module knows the format (header, signature, claims); `tokensmith.verifier` reads the row and
+decides. The claim names belong to the dialect that presents the token; it describes them in a
+`JwtFormat`.
 """
 
 from __future__ import annotations
@@ -24,18 +26,17 @@ import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import jwt
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tokensmith import audit, crypto, runtime, tokens
-from tokensmith.auth import Principal, principal_of
+from tokensmith import audit, crypto, runtime
 from tokensmith.core import Core
 from tokensmith.errors import TokenInvalid
-from tokensmith.models import Credential, Tenant, User
-from tokensmith.tokens import ACTIVE, LAST_USED_RESOLUTION, Issued, new_family, status_of, touch
+from tokensmith.models import Credential
+from tokensmith.tokens import Issued, new_family
 
 ALGORITHM = "HS512"
 SECRET_LENGTH = 50
@@ -64,7 +65,9 @@ class JwtFormat:
 
     `owner` says whom the token belongs to (`tenant` or `user`) and `owner_claim` which claim names
     them (the tenant's external id, or the username). `lifespan_setting` names a runtime setting in
-    minutes; without one the token has no `exp` and lives until revoked or regenerated.
+    minutes; without one the token has no `exp` and lives until revoked or regenerated. `owner_role`:
+    the role a user owner must still hold when the token is presented (an account that has since lost
+    it reaches nothing).
     """
 
     kind: str
@@ -74,15 +77,37 @@ class JwtFormat:
     secret_claim: str
     issuer_setting: str
     lifespan_setting: str | None = None
+    owner_role: str | None = None
 
     def __post_init__(self) -> None:
         if self.owner not in OWNER_KINDS:
             raise ValueError(f"owner must be one of {OWNER_KINDS}")
 
 
+@lru_cache(maxsize=64)
 def signing_key(server_key: bytes, kind: str) -> bytes:
     """64 bytes for HS512, derived per credential kind so the server key itself never signs anything."""
     return hmac.new(server_key, f"tokensmith jwt signing key/{kind}".encode(), hashlib.sha512).digest()
+
+
+def public_id(jti: str) -> str:
+    """The public id of the row a JWT names by its `jti`."""
+    return PUBLIC_PREFIX + jti
+
+
+def has_shape(value: Any) -> bool:
+    """Could this be one of our JWTs (three dot-separated parts, not absurdly long)? Decided unread."""
+    return isinstance(value, str) and len(value) <= MAX_TOKEN_LENGTH and value.count(".") == 2
+
+
+def unverified_jti(value: str) -> str | None:
+    """The `jti` a token claims, before anything about it is trusted: only to find the row whose kind
+    says which key must have signed it (`verified_claims` then checks that it did)."""
+    try:
+        jti = _jwt.decode_complete(value, options={"verify_signature": False})["payload"].get("jti")
+    except (jwt.PyJWTError, ValueError, TypeError, AttributeError):
+        return None
+    return jti if isinstance(jti, str) else None
 
 
 def encode(key: bytes, claims: dict[str, Any]) -> str:
@@ -90,9 +115,9 @@ def encode(key: bytes, claims: dict[str, Any]) -> str:
     return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"typ": None})
 
 
-def _verified(key: bytes, value: Any) -> dict[str, Any]:
+def verified_claims(key: bytes, value: Any) -> dict[str, Any]:
     """The claims of a JWT with exactly our header and a valid HS512 signature, or TokenInvalid."""
-    if not isinstance(value, str) or len(value) > MAX_TOKEN_LENGTH or value.count(".") != 2:
+    if not has_shape(value):
         raise TokenInvalid()
     try:
         decoded = _jwt.decode_complete(value, key, algorithms=[ALGORITHM])
@@ -108,7 +133,8 @@ def _verified(key: bytes, value: Any) -> dict[str, Any]:
     return decoded["payload"]
 
 
-def _secret(claims: dict[str, Any], secret_claim: str) -> str:
+def secret_of(claims: dict[str, Any], secret_claim: Any) -> str:
+    """The secret claim of verified claims, if it is one we could have issued, or TokenInvalid."""
     secret = claims.get(secret_claim)
     if (
         not isinstance(secret, str)
@@ -124,8 +150,8 @@ def _secret(claims: dict[str, Any], secret_claim: str) -> str:
 
 def decode(key: bytes, value: Any, fmt: JwtFormat) -> dict[str, Any]:
     """The verified claims of a token of this format, or TokenInvalid. The row is checked later."""
-    claims = _verified(key, value)
-    _secret(claims, fmt.secret_claim)
+    claims = verified_claims(key, value)
+    secret_of(claims, fmt.secret_claim)
     if not isinstance(claims.get(fmt.owner_claim), str):
         raise TokenInvalid()
     return claims
@@ -159,7 +185,7 @@ def issue(
         expires_at = now + timedelta(minutes=runtime.get_value(session, fmt.lifespan_setting))
         claims["exp"] = int(expires_at.timestamp())
     credential = Credential(
-        public_id=PUBLIC_PREFIX + jti,
+        public_id=public_id(jti),
         kind=fmt.kind,
         dialect=fmt.dialect,
         user_id=user_id,
@@ -167,7 +193,8 @@ def issue(
         name=name,
         family=family or new_family(),
         scopes=[],
-        # Claim names, so a holder of only the token (introspection, revocation) can verify it: see `find`.
+        # Claim names, so a holder of only the token (introspection, revocation) can verify it:
+        # see `verifier.identify`.
         attributes={"secret_claim": fmt.secret_claim, "owner_claim": fmt.owner_claim},
         secret_hash=crypto.keyed_hash(core.key, secret),
         created_at=now,
@@ -186,60 +213,3 @@ def issue(
         name=name,
     )
     return Issued(credential=credential, value=encode(signing_key(core.key, fmt.kind), claims))
-
-
-def authenticate(core: Core, value: Any, fmt: JwtFormat) -> Principal:
-    """The hot path of every JWT-protected call: a signature check, one indexed read, one comparison."""
-    claims = decode(signing_key(core.key, fmt.kind), value, fmt)
-    now = core.clock.now()
-    with core.db.read() as session:
-        row = session.execute(
-            select(Credential, User, Tenant)
-            .outerjoin(User, User.id == Credential.user_id)
-            .outerjoin(Tenant, Tenant.id == Credential.tenant_id)
-            .where(Credential.public_id == PUBLIC_PREFIX + claims["jti"])
-        ).first()
-    if row is None:
-        raise TokenInvalid()
-    credential, user, tenant = row
-    if credential.kind != fmt.kind or not crypto.hash_matches(
-        core.key, claims[fmt.secret_claim], credential.secret_hash
-    ):
-        raise TokenInvalid()
-    if status_of(credential, now) != ACTIVE:
-        raise TokenInvalid()
-    if fmt.owner == "tenant":
-        if tenant is None or tenant.disabled or claims[fmt.owner_claim] != tenant.external_id:
-            raise TokenInvalid()
-    elif user is None or user.disabled or claims[fmt.owner_claim] != user.username:
-        raise TokenInvalid()
-    if credential.last_used_at is None or credential.last_used_at <= now - LAST_USED_RESOLUTION:
-        with core.db.write() as session:
-            touch(session, credential.id, now)
-    return principal_of(credential, user)
-
-
-def find(session: Session, core: Core, value: Any) -> Credential | None:
-    """The row behind one of our JWTs of any kind, fully verified, or None: `tokens.find_any` asks
-    this for tokens that are not tokensmith's prefixed secrets (introspection, revocation)."""
-    if not isinstance(value, str) or len(value) > MAX_TOKEN_LENGTH or value.count(".") != 2:
-        return None
-    try:
-        unverified = _jwt.decode_complete(value, options={"verify_signature": False})["payload"]
-    except (jwt.PyJWTError, ValueError, TypeError):
-        return None
-    jti = unverified.get("jti")
-    if not isinstance(jti, str):
-        return None
-    credential = session.scalar(select(Credential).where(Credential.public_id == PUBLIC_PREFIX + jti))
-    if credential is None:
-        return None
-    secret_claim = (credential.attributes or {}).get("secret_claim")
-    try:
-        secret = _secret(_verified(signing_key(core.key, credential.kind), value), secret_claim)
-    except TokenInvalid:
-        return None
-    return credential if crypto.hash_matches(core.key, secret, credential.secret_hash) else None
-
-
-tokens.EXTRA_RESOLVERS.append(find)

@@ -6,7 +6,7 @@ Both sides are normalised the same way before they meet: percent-decoding (until
 double-encoded `%252F..` cannot hide a dot segment), backslashes read as slashes, `;parameters` dropped
 from each segment (as servlet containers do with `..;/`), empty and `.` segments dropped, `..` resolved.
 A path that is not text a server could route (control characters, a `..` above the root, a query) has
-no normal form and is covered by nothing. Comparison ignores case: the commandcenter dialect's paths
+no normal form and is covered by nothing. Comparison ignores case: some dialects' paths
 are case-insensitive, and a scope never grants more by being case-sensitive.
 """
 

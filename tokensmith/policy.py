@@ -4,7 +4,7 @@ Three questions, each answered here and nowhere else:
 
 1. **May this kind of caller call this operation at all?** Every operation of every spec declares the
    caller kinds it admits (`x-tokensmith-access` in `openapi/`; parsed into a `Declaration`). A
-   principal has exactly one kind — `user`, `admin`, `superadmin` (a user's role) or `tenant` (a gateway
+   principal has exactly one kind — `user`, `admin`, `superadmin` (a user's role) or `tenant` (a
    tenant token) — and a login session is also of kind `session`. `anonymous` is the caller with no
    credential; an operation that admits it takes no credential at all (its credential, if any, travels
    in the body and is the core operation's to judge). A declaration may also say `platform: true`: only

@@ -1,11 +1,13 @@
 """Refresh tokens and the API access tokens minted from them: a long-lived, named credential created
 with a password, regenerated (rotated) as a whole, and short-lived access tokens that point to it.
 
-Used by the integration dialect; nothing here knows its field names or time encoding.
+A dialect that speaks this chain hands its `Chain` (its name, and which runtime settings hold the two
+lifespans) to every call; nothing here knows a dialect's name, field names or time encoding.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from tokensmith import audit, runtime
@@ -28,21 +30,32 @@ from tokensmith.tokens import (
 )
 from tokensmith.users import authenticate, find_by_name
 
-INTEGRATION = "integration"
+
+@dataclass(frozen=True)
+class Chain:
+    """One dialect's refresh-token chain: the dialect its tokens belong to (a token is redeemed only
+    by the dialect whose rules made it), and the runtime settings holding the refresh token's
+    lifespan in days and the access token's in hours."""
+
+    dialect: str
+    refresh_lifespan_setting: str
+    access_lifespan_setting: str
 
 
-def create_refresh_token(core: Core, username: str, password: str, name: str, client: str | None) -> Issued:
+def create_refresh_token(
+    core: Core, username: str, password: str, name: str, client: str | None, *, chain: Chain
+) -> Issued:
     """Password → refresh token. SSO accounts have no password here and are told so plainly."""
     require_storable("name", name)
     user = authenticate_for_refresh(core, username, password, client)
     now = core.clock.now()
     with core.db.write() as session:
-        days = runtime.get_value(session, ".authentication.token.refresh_token_lifespan")
+        days = runtime.get_value(session, chain.refresh_lifespan_setting)
         return mint(
             session,
             core,
             kind="refresh",
-            dialect=INTEGRATION,
+            dialect=chain.dialect,
             now=now,
             user_id=user.id,
             name=name,
@@ -60,26 +73,26 @@ def authenticate_for_refresh(core: Core, username: str, password: str, client: s
     return authenticate(core, username, password, client)
 
 
-def validate_refresh_token(core: Core, value: str, user_id: int) -> CredentialRow:
-    return lookup_owned(core, value, "refresh", user_id, dialect=INTEGRATION)
+def validate_refresh_token(core: Core, value: str, user_id: int, *, chain: Chain) -> CredentialRow:
+    return lookup_owned(core, value, "refresh", user_id, dialect=chain.dialect)
 
 
-def regenerate_refresh_token(core: Core, value: str, user_id: int) -> Issued:
+def regenerate_refresh_token(core: Core, value: str, user_id: int, *, chain: Chain) -> Issued:
     """A new refresh token with the same name and a fresh lifespan; the old one and every access
     token minted from it are revoked. Works on an expired token (clients regenerate when validate says
     EXPIRED); a revoked one is refused, and of two racing calls exactly one wins."""
     now = core.clock.now()
     with core.db.write() as session:
-        old = find_owned(session, core, value, "refresh", user_id, dialect=INTEGRATION)
+        old = find_owned(session, core, value, "refresh", user_id, dialect=chain.dialect)
         if not claim_for_rotation(session, old, now, "regenerated"):
             raise TokenInvalid()
         revoke_where(session, now, "parent regenerated", Credential.parent_id == old.id)
-        days = runtime.get_value(session, ".authentication.token.refresh_token_lifespan")
+        days = runtime.get_value(session, chain.refresh_lifespan_setting)
         issued = mint(
             session,
             core,
             kind="refresh",
-            dialect=INTEGRATION,
+            dialect=chain.dialect,
             now=now,
             user_id=user_id,
             name=old.name,
@@ -97,21 +110,21 @@ def regenerate_refresh_token(core: Core, value: str, user_id: int) -> Issued:
         return issued
 
 
-def create_access_token(core: Core, refresh_value: str, user_id: int) -> Issued:
+def create_access_token(core: Core, refresh_value: str, user_id: int, *, chain: Chain) -> Issued:
     now = core.clock.now()
     with core.db.write_plain() as session:  # statements only: the hot write path
         parent = find_owned(
-            session, core, refresh_value, "refresh", user_id, dialect=INTEGRATION, reader=find_row
+            session, core, refresh_value, "refresh", user_id, dialect=chain.dialect, reader=find_row
         )
         if status_of(parent, now) != ACTIVE:
             raise TokenInvalid()
-        hours = runtime.get_value(session, ".authentication.token.access_token_lifespan")
+        hours = runtime.get_value(session, chain.access_lifespan_setting)
         touch_read(session, parent, now)
         return mint(
             session,
             core,
             kind="access",
-            dialect=INTEGRATION,
+            dialect=chain.dialect,
             now=now,
             user_id=user_id,
             parent_id=parent.id,
@@ -120,15 +133,17 @@ def create_access_token(core: Core, refresh_value: str, user_id: int) -> Issued:
         )
 
 
-def validate_access_token(core: Core, value: str, user_id: int) -> CredentialRow:
-    return lookup_owned(core, value, "access", user_id, dialect=INTEGRATION)
+def validate_access_token(core: Core, value: str, user_id: int, *, chain: Chain) -> CredentialRow:
+    return lookup_owned(core, value, "access", user_id, dialect=chain.dialect)
 
 
-def revoke_access_tokens(core: Core, refresh_value: str, user_id: int) -> tuple[Credential, int]:
+def revoke_access_tokens(
+    core: Core, refresh_value: str, user_id: int, *, chain: Chain
+) -> tuple[Credential, int]:
     """Every live access token minted from this refresh token; the refresh token itself stays."""
     now = core.clock.now()
     with core.db.write() as session:
-        parent = find_owned(session, core, refresh_value, "refresh", user_id, dialect=INTEGRATION)
+        parent = find_owned(session, core, refresh_value, "refresh", user_id, dialect=chain.dialect)
         count = revoke_where(
             session,
             now,

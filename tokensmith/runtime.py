@@ -1,12 +1,14 @@
 """Runtime settings: stored in the database so every worker and instance sees one value at once.
 
-The registry below is the one place a key, its type, its bounds and its default are defined; the CLI
-and the admin API both go through `set_value`, so they refuse the same nonsense in the same words.
+The registry below is the one place a key, its type, its bounds and its default are defined (the core's
+keys here, each dialect's in its own package, registered when the app is built); the CLI and the admin
+API both go through `set_value`, so they refuse the same nonsense in the same words.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,25 +36,10 @@ class SettingSpec:
     maximum: int | None = None
 
 
-_SPECS = [
-    SettingSpec(
-        ".authentication.token.refresh_token_lifespan",
-        int,
-        60,
-        "Lifespan of new integration refresh tokens.",
-        "days",
-        1,
-        36500,
-    ),
-    SettingSpec(
-        ".authentication.token.access_token_lifespan",
-        int,
-        24,
-        "Lifespan of new integration API access tokens.",
-        "hours",
-        1,
-        87600,
-    ),
+# The core's own settings. A dialect's settings (its token lifespans, the issuer it writes into its
+# tokens) are the dialect's facts: the HTTP layer registers them with `register` when it builds an app
+# (and the CLI before it reads a key), never as a side effect of an import.
+CORE_SETTINGS = (
     SettingSpec(
         ".authentication.throttle.max_failures_per_account",
         int,
@@ -80,43 +67,36 @@ _SPECS = [
         1,
         1440,
     ),
-    SettingSpec(
-        ".commandcenter.access_token_lifespan",
-        int,
-        30,
-        "Lifespan of new commandcenter ALL/CUSTOM access tokens.",
-        "minutes",
-        1,
-        525600,
-    ),
-    SettingSpec(
-        ".gateway.superadmin_token_lifespan",
-        int,
-        15,
-        "Lifespan of new gateway superadmin access tokens.",
-        "minutes",
-        1,
-        1440,
-    ),
-    SettingSpec(
-        ".gateway.issuer",
-        str,
-        "http://itas.serviceaide.com",
-        "`iss` claim of gateway tenant access tokens.",
-        "",
-        1,
-        1024,
-    ),
     SettingSpec(".feature_flags.enable_swagger", bool, False, "Serve Swagger UI for every dialect."),
-]
-REGISTRY: dict[str, SettingSpec] = {spec.key: spec for spec in _SPECS}
+)
+REGISTRY: dict[str, SettingSpec] = {spec.key: spec for spec in CORE_SETTINGS}
+# Prefixes a key may carry in some dialect's documentation (`<prefix>.a.b` is `.a.b`).
+_KEY_PREFIXES: set[str] = set()
+
+
+class SettingClash(ValueError):
+    """Two registrations define one key differently: one place for each fact."""
+
+
+def register(specs: Iterable[SettingSpec], key_prefixes: Iterable[str] = ()) -> None:
+    """Add a dialect's settings and the key prefixes its documentation writes. Registering the same
+    definition again changes nothing (every app built in a process registers); a different one for a
+    key already known is refused."""
+    for spec in specs:
+        known = REGISTRY.get(spec.key)
+        if known is not None and known != spec:
+            raise SettingClash(f"{spec.key} is already registered with another definition.")
+        REGISTRY[spec.key] = spec
+    _KEY_PREFIXES.update(prefix.strip(".") + "." for prefix in key_prefixes)
 
 
 def normalise_key(key: str) -> str:
-    """Accept `.a.b`, `a.b` and Alation's `alation.a.b` spellings of one key."""
+    """Accept `.a.b`, `a.b` and a registered prefix's `prefix.a.b` spellings of one key."""
     key = key.strip()
-    if key.startswith("alation."):
-        key = key.removeprefix("alation")
+    for prefix in _KEY_PREFIXES:
+        if key.startswith(prefix):
+            key = key[len(prefix) - 1 :]
+            break
     if not key.startswith("."):
         key = "." + key
     return key

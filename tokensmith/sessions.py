@@ -7,24 +7,27 @@ interactive clients hold; long-lived machine credentials are scoped tokens (`sco
 managing those is allowed from a session only.
 
 The sliding expiry costs no extra write: the one conditional UPDATE that records use (at most once per
-`USE_RESOLUTION` per session) also moves the expiry, so the idle timeout is honoured to within that
-resolution (a session may end up to one minute early, never late).
+`USE_RESOLUTION` per session, `record_use`, run by `tokensmith.verifier`) also moves the expiry, so the
+idle timeout is honoured to within that resolution (a session may end up to one minute early, never
+late).
 """
 
 from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, update
 
-from tokensmith import audit, crypto, users
-from tokensmith.auth import Principal, principal_of
+from tokensmith import audit, users
+from tokensmith.auth import Principal
 from tokensmith.core import Core
-from tokensmith.errors import Forbidden, InvalidValue, TokenInvalid, TokensmithError
+from tokensmith.db import Transaction
+from tokensmith.errors import Forbidden, InvalidValue, TokensmithError
 from tokensmith.models import Credential, User
-from tokensmith.tokens import ACTIVE, LAST_USED_RESOLUTION, Issued, claim_for_rotation, find, mint, status_of
+from tokensmith.tokens import LAST_USED_RESOLUTION, Issued, claim_for_rotation, find_row, mint
 
 KIND = "session"
 DEFAULT_IDLE_MINUTES = 30
@@ -89,39 +92,31 @@ def login(
     return Login(user=user, issued=issued)
 
 
-def authenticate(core: Core, value: str) -> Principal:
-    """A live session's Principal; each use (at most one write a minute) pushes the idle expiry on."""
-    parsed = crypto.parse(value) if isinstance(value, str) else None
-    if parsed is None or parsed.kind != KIND:
-        raise TokenInvalid()
-    now = core.clock.now()
-    with core.db.read() as session:
-        row = session.execute(
-            select(Credential, User)
-            .join(User, User.id == Credential.user_id)
-            .where(Credential.public_id == parsed.public_id)
-        ).first()
-    if row is None:
-        raise TokenInvalid()
-    credential, user = row
-    if not crypto.hash_matches(core.key, value, credential.secret_hash):
-        raise TokenInvalid()
-    if status_of(credential, now) != ACTIVE or user.disabled:
-        raise TokenInvalid()
+def idle_timeout(credential: Any) -> timedelta:
+    """How long this session lives without use: chosen at login, kept through renewals."""
+    return timedelta(minutes=int((credential.attributes or {}).get("idle_minutes", DEFAULT_IDLE_MINUTES)))
+
+
+# Records a use and pushes the idle expiry on, in one statement; a session that ended or expired in
+# the meantime is left alone (its row count is then 0). Built once: this runs on the hot path.
+_SLIDE = (
+    update(Credential.__table__)
+    .where(
+        Credential.__table__.c.id == bindparam("credential_id"),
+        Credential.__table__.c.revoked_at.is_(None),
+        Credential.__table__.c.expires_at > bindparam("now"),
+    )
+    .values(last_used_at=bindparam("now"), expires_at=bindparam("new_expiry"))
+)
+
+
+def record_use(session: Transaction, credential: Any, now: datetime) -> None:
+    """A live session was used: at most one write per `USE_RESOLUTION`, which also slides its expiry."""
     if credential.last_used_at is None or credential.last_used_at <= now - USE_RESOLUTION:
-        idle = timedelta(minutes=int((credential.attributes or {}).get("idle_minutes", DEFAULT_IDLE_MINUTES)))
-        with core.db.write() as session:
-            session.execute(
-                update(Credential)
-                .where(
-                    Credential.id == credential.id,
-                    Credential.revoked_at.is_(None),
-                    Credential.expires_at > now,
-                )
-                .values(last_used_at=now, expires_at=now + idle)
-                .execution_options(synchronize_session=False)
-            )
-    return principal_of(credential, user)
+        session.connection().execute(
+            _SLIDE,
+            {"credential_id": credential.id, "now": now, "new_expiry": now + idle_timeout(credential)},
+        )
 
 
 def renew(core: Core, value: str, device_id: str) -> Issued:
@@ -133,7 +128,7 @@ def renew(core: Core, value: str, device_id: str) -> Issued:
     """
     now = core.clock.now()
     with core.db.write() as session:
-        old = find(session, core, value, KIND)
+        old = find_row(session, core, value, KIND)
         if old is None or old.revoked_at is not None:
             raise RenewalRefused("The session has ended or is unknown. Log in again.")
         bound_to = (old.attributes or {}).get("device_id")
@@ -150,7 +145,6 @@ def renew(core: Core, value: str, device_id: str) -> Issued:
             raise RenewalRefused("The session has ended or is unknown. Log in again.")
         if not claim_for_rotation(session, old, now, ROTATED):
             raise RenewalRefused("The session has ended or is unknown. Log in again.")
-        minutes = int((old.attributes or {}).get("idle_minutes", DEFAULT_IDLE_MINUTES))
         issued = mint(
             session,
             core,
@@ -159,7 +153,7 @@ def renew(core: Core, value: str, device_id: str) -> Issued:
             now=now,
             user_id=old.user_id,
             parent_id=old.id,
-            lifespan=timedelta(minutes=minutes),
+            lifespan=idle_timeout(old),
             attributes=dict(old.attributes or {}),
             derived_from=old,
         )

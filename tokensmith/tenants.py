@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from tokensmith import audit, jwt_tokens, listing, paging, passwords, policy, tokens, usernames, users
 from tokensmith.auth import Principal
 from tokensmith.core import Core
-from tokensmith.errors import Conflict, Forbidden, InvalidValue, LoginFailed, NotFound, TokenInvalid
+from tokensmith.errors import Conflict, InvalidValue, LoginFailed, NotFound
 from tokensmith.models import Credential, Tenant, User
 
 SUPERADMIN = "superadmin"
@@ -249,21 +249,6 @@ def superadmin_login(
         return jwt_tokens.issue(
             session, core, fmt, now=now, owner=user.username, user_id=user.id, actor=audit.user_actor(user.id)
         )
-
-
-def authenticate_superadmin(core: Core, value: str, fmt: jwt_tokens.JwtFormat) -> Principal:
-    """A valid token of an account that has since lost the role reaches nothing."""
-    principal = jwt_tokens.authenticate(core, value, fmt)
-    if principal.role != SUPERADMIN:
-        raise Forbidden("Only superadmins may use the platform API.")
-    return principal
-
-
-def authenticate_tenant(core: Core, value: str, fmt: jwt_tokens.JwtFormat) -> Principal:
-    principal = jwt_tokens.authenticate(core, value, fmt)
-    if principal.tenant_id is None:
-        raise TokenInvalid()
-    return principal
 
 
 def tenant_page(core: Core, viewer: Principal, limit: int, cursor: str | None) -> paging.Page[Tenant]:

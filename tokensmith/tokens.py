@@ -149,9 +149,10 @@ def set_attributes(session: Transaction, credential_ids: list[int], attributes: 
         connection.execute(_SET_ATTRIBUTES, {"credential_id": credential_id, "new_attributes": attributes})
 
 
-def _verified(core: Core, value: str, kind: str, read: Callable[[str], Any]) -> Any:
-    """The row behind a presented token, or None: checksum first, then one indexed read (by public id,
-    through `read`), then a constant-time comparison of the keyed hash."""
+def verified(core: Core, value: str, kind: str, read: Callable[[str], Any]) -> Any:
+    """The row behind a presented tokensmith secret of this kind, or None: checksum first, then one
+    indexed read (by public id, through `read`), then a constant-time comparison of the keyed hash.
+    The secret reader of `tokensmith.verifier`, and of every writer that redeems a token."""
     parsed = crypto.parse(value) if isinstance(value, str) else None
     if parsed is None or parsed.kind != kind:
         return None
@@ -162,8 +163,8 @@ def _verified(core: Core, value: str, kind: str, read: Callable[[str], Any]) -> 
 
 
 def find(session: Session, core: Core, value: str, kind: str) -> Credential | None:
-    """`_verified` inside the caller's transaction, as an ORM object it may change."""
-    return _verified(
+    """`verified` inside the caller's transaction, as an ORM object it may change."""
+    return verified(
         core,
         value,
         kind,
@@ -172,14 +173,14 @@ def find(session: Session, core: Core, value: str, kind: str) -> Credential | No
 
 
 def find_row(session: Transaction, core: Core, value: str, kind: str) -> CredentialRow | None:
-    """`_verified` inside the caller's transaction, read with the hot path's plain SQL: for writers
+    """`verified` inside the caller's transaction, read with the hot path's plain SQL: for writers
     that only read the row and change it through statements (`touch`, `claim_for_rotation`)."""
-    return _verified(core, value, kind, lambda public_id: core.db.fast.credential_in(session, public_id))
+    return verified(core, value, kind, lambda public_id: core.db.fast.credential_in(session, public_id))
 
 
 def lookup(core: Core, value: str, kind: str) -> CredentialRow | None:
-    """`_verified` for read-only callers on the hot path, through the held plain-SQL reader."""
-    return _verified(core, value, kind, core.db.fast.credential)
+    """`verified` for read-only callers on the hot path, through the held plain-SQL reader."""
+    return verified(core, value, kind, core.db.fast.credential)
 
 
 def lookup_owned(core: Core, value: str, kind: str, user_id: int, *, dialect: str) -> CredentialRow:
@@ -188,25 +189,6 @@ def lookup_owned(core: Core, value: str, kind: str, user_id: int, *, dialect: st
     if credential is None or credential.user_id != user_id or credential.dialect != dialect:
         raise TokenInvalid()
     return credential
-
-
-# Resolvers for token formats other than tokensmith's own prefixed secrets (e.g. a dialect's JWTs):
-# each takes (session, core, value) and returns the credential row or None. Core modules append theirs.
-EXTRA_RESOLVERS: list = []
-
-
-def find_any(session: Session, core: Core, value: str) -> Credential | None:
-    """The row behind any presented token, whatever its kind or format, or None."""
-    if not isinstance(value, str) or not value:
-        return None
-    parsed = crypto.parse(value)
-    if parsed is not None:
-        return find(session, core, value, parsed.kind)
-    for resolver in EXTRA_RESOLVERS:
-        credential = resolver(session, core, value)
-        if credential is not None:
-            return credential
-    return None
 
 
 def with_descendants(session: Session, ids: set[int]) -> set[int]:
@@ -239,7 +221,7 @@ def find_owned(
 ) -> Any:
     """Like `find` (or the `reader` given, `find_row`), but a token of another owner, or one that
     another dialect issued, is as unknown as a made-up one: a refresh token is redeemed only by the
-    dialect whose rules made it (a commandcenter chain's refresh token is not an integration one)."""
+    dialect whose rules made it (one dialect's refresh token is never redeemed by another)."""
     credential = reader(session, core, value, kind)
     if credential is None or credential.user_id != user_id or credential.dialect != dialect:
         raise TokenInvalid()

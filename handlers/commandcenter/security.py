@@ -11,21 +11,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.commandcenter import wire
 from handlers.context import core, core_call
-from handlers.security import token_info
-from tokensmith import sessions
-from tokensmith.auth import authenticate_token
+from handlers.security import ACCESS_TOKEN, read_authtoken, token_info
+from tokensmith import verifier
+from tokensmith.verifier import Accepted
+
+# Commandcenter's own credentials: its login sessions and access tokens (never a gateway JWT).
+AUTHTOKEN = Accepted(frozenset({verifier.ACCESS, verifier.SESSION}))
 
 
 async def authtoken(apikey: str, required_scopes: Any = None, request: Any = None) -> dict[str, Any]:
-    kind, value = wire.read_authtoken(apikey)
-    if kind == "session":
-        principal = await core_call(sessions.authenticate, core(), value)
-    else:
-        principal = await core_call(authenticate_token, core(), value, kinds=("access",))
-    return token_info(principal, request)
+    return token_info(
+        await core_call(verifier.authenticate, core(), *read_authtoken(apikey, AUTHTOKEN)), request
+    )
 
 
 async def bearer(token: str, required_scopes: Any = None, request: Any = None) -> dict[str, Any]:
-    return token_info(await core_call(authenticate_token, core(), token.strip(), kinds=("access",)), request)
+    return token_info(await core_call(verifier.authenticate, core(), token.strip(), ACCESS_TOKEN), request)

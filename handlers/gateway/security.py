@@ -13,24 +13,22 @@ from typing import Any
 from handlers.context import core, core_call
 from handlers.gateway import wire
 from handlers.security import token_info
-from tokensmith import tenants
+from tokensmith import verifier
+from tokensmith.verifier import Accepted
+
+SUPERADMIN = Accepted(jwts=(wire.SUPERADMIN_TOKEN,))
+TENANT = Accepted(jwts=(wire.TENANT_TOKEN,))
 
 
 async def superadmin_bearer(token: str, required_scopes: Any = None, request: Any = None) -> dict[str, Any]:
-    return token_info(
-        await core_call(tenants.authenticate_superadmin, core(), token.strip(), wire.SUPERADMIN_TOKEN),
-        request,
-    )
+    return token_info(await core_call(verifier.authenticate, core(), token.strip(), SUPERADMIN), request)
 
 
 async def tenant_access_key(apikey: str, required_scopes: Any = None, request: Any = None) -> dict[str, Any]:
     return token_info(
-        await core_call(tenants.authenticate_tenant, core(), wire.bare_token(apikey), wire.TENANT_TOKEN),
-        request,
+        await core_call(verifier.authenticate, core(), wire.bare_token(apikey), TENANT), request
     )
 
 
 async def tenant_bearer(token: str, required_scopes: Any = None, request: Any = None) -> dict[str, Any]:
-    return token_info(
-        await core_call(tenants.authenticate_tenant, core(), token.strip(), wire.TENANT_TOKEN), request
-    )
+    return token_info(await core_call(verifier.authenticate, core(), token.strip(), TENANT), request)

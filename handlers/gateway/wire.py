@@ -16,7 +16,7 @@ from typing import Any
 
 from handlers import context
 from handlers.failure import DEFAULT_STATUSES, Failure, field_name
-from tokensmith import listing, workflows
+from tokensmith import listing, tenants, workflows
 from tokensmith.clock import SystemClock
 from tokensmith.errors import (
     InvalidValue,
@@ -24,6 +24,7 @@ from tokensmith.errors import (
 )
 from tokensmith.jwt_tokens import JwtFormat
 from tokensmith.models import Tenant, WorkflowStep
+from tokensmith.runtime import SettingSpec
 from tokensmith.tenants import NewTenant
 
 MEDIA_TYPE = "application/json"
@@ -34,6 +35,27 @@ DIALECT = "gateway"
 CASE_INSENSITIVE_PATHS = True
 
 CORE_ERRORS = DEFAULT_STATUSES
+
+SETTINGS = (
+    SettingSpec(
+        ".gateway.superadmin_token_lifespan",
+        int,
+        15,
+        "Lifespan of new gateway superadmin access tokens.",
+        "minutes",
+        1,
+        1440,
+    ),
+    SettingSpec(
+        ".gateway.issuer",
+        str,
+        "http://itas.serviceaide.com",
+        "`iss` claim of gateway tenant access tokens.",
+        "",
+        1,
+        1024,
+    ),
+)
 
 # The tenant access token as Luma's documentation shows it: header {"alg":"HS512"}, claims
 # tenantExternalId, authToken, iss, jti, iat and no exp.
@@ -54,6 +76,7 @@ SUPERADMIN_TOKEN = JwtFormat(
     secret_claim="authToken",
     issuer_setting=".gateway.issuer",
     lifespan_setting=".gateway.superadmin_token_lifespan",
+    owner_role=tenants.SUPERADMIN,
 )
 
 # statusLine of each success; the first three are Luma's words, the rest ours ([I]).

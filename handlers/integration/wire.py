@@ -13,10 +13,28 @@ from tokensmith.errors import (
     TokenRevoked,
 )
 from tokensmith.models import Credential, User
+from tokensmith.refresh_tokens import Chain
+from tokensmith.runtime import SettingSpec
 from tokensmith.tokens import status_of
 
 MEDIA_TYPE = "application/json"
 BASE_PATH = "/integration/v1"
+DIALECT = "integration"
+
+# Runtime settings, spelled as Alation's documentation spells them (`tokensmith conf .authentication…`,
+# also accepted with its `alation.` prefix).
+REFRESH_LIFESPAN = ".authentication.token.refresh_token_lifespan"
+ACCESS_LIFESPAN = ".authentication.token.access_token_lifespan"
+SETTING_KEY_PREFIXES = ("alation",)
+SETTINGS = (
+    SettingSpec(REFRESH_LIFESPAN, int, 60, "Lifespan of new integration refresh tokens.", "days", 1, 36500),
+    SettingSpec(
+        ACCESS_LIFESPAN, int, 24, "Lifespan of new integration API access tokens.", "hours", 1, 87600
+    ),
+)
+CHAIN = Chain(
+    dialect=DIALECT, refresh_lifespan_setting=REFRESH_LIFESPAN, access_lifespan_setting=ACCESS_LIFESPAN
+)
 
 CORE_ERRORS = DEFAULT_STATUSES
 

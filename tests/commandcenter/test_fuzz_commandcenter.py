@@ -9,7 +9,6 @@ create → list → update → renew → delete with real tokens.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 import schemathesis
@@ -19,10 +18,11 @@ from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlalchemy import select
 
+from handlers import routes
 from tests.commandcenter.helpers import BASE, session
 from tokensmith.models import AuditEvent
 
-SPEC = Path(__file__).resolve().parents[2] / "openapi" / "commandcenter.yaml"
+SPEC = routes.spec_path("commandcenter")
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 STATEFUL_EXAMPLES = int(os.environ.get("FUZZ_STATEFUL_EXAMPLES", "15"))
 FUZZ_SETTINGS = settings(

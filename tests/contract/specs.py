@@ -3,15 +3,15 @@ hard-coded, so a dialect added to `handlers.routes.DIALECTS` is covered without 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from handlers import routes
 from handlers.routes import DIALECTS
 
-OPENAPI_DIR = Path(__file__).resolve().parents[2] / "openapi"
+OPENAPI_DIR = routes.OPENAPI_DIR
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 # (spec stem, base path) of every mounted dialect, in DIALECTS order.
@@ -30,11 +30,12 @@ class Operation:
 
 
 def spec_path(stem: str) -> Path:
-    return OPENAPI_DIR / f"{stem}.yaml"
+    return routes.spec_path(stem)
 
 
 def load_spec(stem: str) -> dict[str, Any]:
-    return yaml.safe_load(spec_path(stem).read_text())
+    """A copy of the spec, the caller's to change."""
+    return copy.deepcopy(routes.spec(stem))
 
 
 def operations(stem: str) -> list[Operation]:

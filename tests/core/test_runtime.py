@@ -43,3 +43,23 @@ def test_values_are_stored_and_read_back(core):
     with core.db.read() as session:
         assert runtime.get_value(session, ".authentication.token.access_token_lifespan") == 2
         assert runtime.get_value(session, ".authentication.token.refresh_token_lifespan") == 60
+
+
+def test_a_dialects_settings_are_registered_from_outside_the_core_and_twice_is_once():
+    """The core knows its own keys; a dialect's come from the HTTP layer (`routes.register_settings`,
+    run by the session fixture as by `create_app`), and registering the same definition again is a no-op."""
+    assert ".feature_flags.enable_swagger" in {spec.key for spec in runtime.CORE_SETTINGS}
+    assert ".authentication.token.refresh_token_lifespan" not in {spec.key for spec in runtime.CORE_SETTINGS}
+    before = dict(runtime.REGISTRY)
+    from handlers.routes import register_settings
+
+    register_settings()
+    assert before == runtime.REGISTRY
+
+
+def test_a_key_registered_twice_with_different_definitions_is_refused():
+    known = runtime.spec_for(".feature_flags.enable_swagger")
+    clash = runtime.SettingSpec(known.key, bool, True, "another default")
+    with pytest.raises(runtime.SettingClash):
+        runtime.register([clash])
+    assert runtime.spec_for(known.key) == known

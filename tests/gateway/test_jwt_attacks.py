@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import SECRET
 from tests.gateway.conftest import BASE, bearer, key
 from tests.gateway.test_superadmin import claims_of
-from tokensmith import tokens
+from tokensmith import tokens, verifier
 from tokensmith.jwt_tokens import signing_key
 from tokensmith.models import Credential
 
@@ -160,11 +160,11 @@ def test_the_native_apis_resolver_finds_gateway_jwts_only_when_genuine(
 ):
     _, claims = claims_of(tenant["tenantAccessToken"])
     with core.db.read() as session:
-        found = tokens.find_any(session, core, tenant["tenantAccessToken"])
+        found = verifier.identify(core, session=session, value=tenant["tenantAccessToken"])
         assert found is not None and found.kind == "tenant" and found.public_id == "tsj_" + claims["jti"]
-        assert tokens.find_any(session, core, superadmin_token).kind == "superadmin"
-        assert tokens.find_any(session, core, signed({**claims, "authToken": "B" * 50})) is None
-        assert tokens.find_any(session, core, signed(claims, kid="foreign")) is None
+        assert verifier.identify(core, session=session, value=superadmin_token).kind == "superadmin"
+        assert verifier.identify(core, signed({**claims, "authToken": "B" * 50}), session) is None
+        assert verifier.identify(core, session=session, value=signed(claims, kid="foreign")) is None
     with core.db.write() as session:  # revoking the row it found kills the token at once
         tokens.revoke_where(session, core.clock.now(), "leaked", Credential.id == found.id)
     assert refused(client, tenant["tenantAccessToken"])

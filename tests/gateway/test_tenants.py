@@ -10,9 +10,10 @@ from starlette.testclient import TestClient
 
 from handlers.app import create_app
 from handlers.gateway import wire
+from handlers.gateway.security import TENANT
 from tests.gateway.conftest import ADMIN_PASSWORD, BASE, bearer, key, tenant_body
 from tests.gateway.test_superadmin import claims_of
-from tokensmith import tenants
+from tokensmith import tenants, verifier
 from tokensmith.errors import TokenInvalid
 from tokensmith.models import Credential, Tenant, User
 
@@ -242,10 +243,10 @@ def test_racing_regenerations_leave_exactly_one_live_token(core, tenant):
     working = []
     for result in issued:
         try:
-            tenants.authenticate_tenant(core, result.value, wire.TENANT_TOKEN)
+            verifier.authenticate(core, result.value, TENANT)
             working.append(result)
         except TokenInvalid:
             pass
     assert [result.credential.id for result in working] == [live[0].id]
     with pytest.raises(TokenInvalid):
-        tenants.authenticate_tenant(core, tenant["tenantAccessToken"], wire.TENANT_TOKEN)
+        verifier.authenticate(core, tenant["tenantAccessToken"], TENANT)
