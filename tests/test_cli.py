@@ -128,6 +128,17 @@ def test_db_reset_needs_confirmation_and_then_empties_everything(cli, alice):
     assert "alice" not in cli("user", "list").output
 
 
+def test_db_reset_empties_a_database_whose_users_own_tokens(cli, client, alice):
+    refresh = client.post(
+        "/integration/v1/createRefreshToken/",
+        json={"username": "alice", "password": PASSWORD, "name": "laptop"},
+    )
+    assert refresh.status_code == 200  # a credential row now points at alice's user row
+    result = cli("db", "reset", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "alice" not in cli("user", "list").output
+
+
 def test_the_cli_finds_the_account_by_its_key(cli, core):
     users.create_user(core, "Ünal", PASSWORD)
     assert cli("user", "set-password", "ÜNAL", input="a brand new passphrase\n").exit_code == 0
