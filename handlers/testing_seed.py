@@ -18,6 +18,7 @@ from typing import Any
 
 from handlers import routes
 from handlers.gateway import wire as gateway_wire
+from handlers.integration import wire as integration_wire
 from tokensmith import tenants
 from tokensmith.errors import InvalidValue
 from tokensmith.testing import seed as core_seed
@@ -27,6 +28,10 @@ from tokensmith.testing import seed as core_seed
 TOKEN_DIALECTS = core_seed.TokenDialects(
     known=tuple(stem for stem, _base, _wire in routes.DIALECTS if stem != "ops"),
     default_for_kind={"refresh": "integration", "access": "integration", "session": "commandcenter"},
+    lifespan_settings={
+        "refresh": (integration_wire.CHAIN.refresh_lifespan_setting, "days"),
+        "access": (integration_wire.CHAIN.access_lifespan_setting, "hours"),
+    },
 )
 
 

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 import yaml
 from sqlalchemy import select
 
+from handlers.commandcenter.wire import ACCESS_LIFESPAN as CC_LIFESPAN
 from handlers.gateway import wire as gateway_wire
 from handlers.integration.wire import CHAIN
 from tests.conftest import PASSWORD
@@ -199,7 +200,13 @@ class World:
             core, username, PASSWORD, dialect=CC, device_id="matrix", idle_minutes=None, client=None
         )
         principal = verifier.authenticate(core, login.issued.value, Accepted(frozenset({verifier.SESSION})))
-        pair = scoped_tokens.create(core, principal, scoped_tokens.Changes(name="matrix"), dialect=CC)
+        pair = scoped_tokens.create(
+            core,
+            principal,
+            scoped_tokens.Changes(name="matrix"),
+            dialect=CC,
+            access_lifespan_setting=CC_LIFESPAN,
+        )
         self.credentials[(party, "access")] = access.value
         self.credentials[(party, "session")] = login.issued.value
         self.parties[party] = Party(

@@ -69,6 +69,7 @@ async def create_access_token(body: dict[str, Any], token_info: dict[str, Any]) 
         _principal(token_info),
         wire.changes(body),
         dialect=wire.DIALECT,
+        access_lifespan_setting=wire.ACCESS_LIFESPAN,
         owner_id=body.get("userId"),
     )
     return wire.created(pair), 200
@@ -112,6 +113,7 @@ async def renew_access_token(body: dict[str, Any]) -> Reply:
         body["accessToken"],
         body["refreshToken"],
         dialect=wire.DIALECT,
+        access_lifespan_setting=wire.ACCESS_LIFESPAN,
         client=client_address(),
     )
     return wire.renewed(pair), 200

@@ -80,7 +80,7 @@ TYPE_OUT = {
 SESSION_SCHEME = "QSDK"
 BEARER_SCHEME = "Bearer"
 
-# Also spelled where it is read (`scoped_tokens`' ACCESS_LIFESPAN_KEY), until that takes it as a value.
+# The access token's lifespan, in minutes: scoped_tokens reads the setting this names.
 ACCESS_LIFESPAN = ".commandcenter.access_token_lifespan"
 SETTINGS = (
     SettingSpec(

@@ -7,6 +7,7 @@ import dataclasses
 import threading
 from datetime import UTC, datetime
 
+from handlers.commandcenter.wire import ACCESS_LIFESPAN
 from tests import racing
 from tests.commandcenter.helpers import bearer, created, renew, session, who_am_i
 from tokensmith import scoped_tokens
@@ -42,7 +43,7 @@ def test_racing_renewals_on_the_real_clock_keep_the_winners_pair(client, core, c
         results = racing.race(
             RACERS,
             lambda c=real, a=access, r=refresh: scoped_tokens.renew(
-                c, a, r, dialect="commandcenter", client=None
+                c, a, r, dialect="commandcenter", access_lifespan_setting=ACCESS_LIFESPAN, client=None
             ),
             scoped_tokens.RenewRefused,
         )

@@ -17,14 +17,7 @@ FORBIDDEN_IMPORTS = ("handlers", "connexion", "starlette")
 FACES = re.compile(r"^(cli|cli_\w+|cli/.*)\.py$")
 DIALECT_WORDS = re.compile(r"integration|commandcenter|gateway|alation|commvault|serviceaide|luma", re.I)
 # Still naming a dialect, each for a reason given here; the list only ever shrinks.
-DIALECT_WORDS_ALLOWED = {
-    # The commandcenter lifespan key is read here; it should be handed in as a value (see
-    # handlers/commandcenter/wire.py SETTINGS), left to the change that splits this module. A
-    # docstring names Commvault. (One module before the split, `chains` and `rules` after it.)
-    "scoped_tokens.py",
-    "scoped_tokens/chains.py",
-    "scoped_tokens/rules.py",
-}
+DIALECT_WORDS_ALLOWED: set[str] = set()  # none: a dialect hands the core its names as values
 
 
 def core_modules() -> list[Path]:

@@ -23,8 +23,6 @@ from tokensmith.scoped_tokens.model import ALL, TYPES, Entry, IssuedPair, TokenT
 from tokensmith.scoped_tokens.rules import refresh_expiry
 from tokensmith.tokens import mint, set_attributes
 
-ACCESS_LIFESPAN_KEY = ".commandcenter.access_token_lifespan"  # minutes
-
 
 def issue(
     session: Session,
@@ -32,6 +30,7 @@ def issue(
     now: datetime,
     *,
     dialect: str,
+    access_lifespan_setting: str,
     user_id: int | None,
     name: str,
     family: str | None,
@@ -45,11 +44,13 @@ def issue(
     derived_from: Credential | None = None,
 ) -> IssuedPair:
     """Mint the credentials of one link of a chain (refresh + access, or a lone fixed access token).
-    Both carry the entry's restrictions; a renewal's link inherits them from the pair it replaces."""
+    Both carry the entry's restrictions; a renewal's link inherits them from the pair it replaces.
+    `access_lifespan_setting` names the runtime setting (minutes) the dialect keeps the access
+    token's lifespan in: the dialect's to name, the core's to read."""
     refresh = None
     if token_type.renewable:
         assert renewable_until is not None
-        lifespan = timedelta(minutes=runtime.get_value(session, ACCESS_LIFESPAN_KEY))
+        lifespan = timedelta(minutes=runtime.get_value(session, access_lifespan_setting))
         access_expiry = min(now + lifespan, renewable_until)
         refresh = mint(
             session,

@@ -40,6 +40,7 @@ def create(
     changes: Changes,
     *,
     dialect: str,
+    access_lifespan_setting: str,
     owner_id: int | None = None,
 ) -> IssuedPair:
     """A new entry for the caller. Only from a login session, and never for another user."""
@@ -69,6 +70,7 @@ def create(
             core,
             now,
             dialect=dialect,
+            access_lifespan_setting=access_lifespan_setting,
             user_id=actor.user_id,
             name=name,
             family=None,

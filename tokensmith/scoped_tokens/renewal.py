@@ -54,7 +54,13 @@ def refusal(access: Credential, refresh: Credential, owner: User | None, began: 
 
 
 def renew(
-    core: Core, access_value: str, refresh_value: str, *, dialect: str, client: str | None
+    core: Core,
+    access_value: str,
+    refresh_value: str,
+    *,
+    dialect: str,
+    access_lifespan_setting: str,
+    client: str | None,
 ) -> IssuedPair:
     """Rotate the latest access + refresh pair of a renewable entry; the presented pair stops working.
 
@@ -106,6 +112,7 @@ def renew(
                 core,
                 began,
                 dialect=dialect,
+                access_lifespan_setting=access_lifespan_setting,
                 user_id=refresh.user_id,
                 name=access.name,
                 family=refresh.family,

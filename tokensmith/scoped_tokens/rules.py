@@ -56,7 +56,7 @@ def checked_name(name: str | None) -> str:
 
 def checked_endpoints(endpoints: Sequence[str] | None, token_type: TokenType, *, required: bool) -> list[str]:
     """A scoped type's endpoints: any well-formed paths, served here or not (an upstream's behind
-    forward auth, a Commvault API tokensmith does not serve), never one covering everything."""
+    forward auth, a vendor API tokensmith does not serve), never one covering everything."""
     given = list(endpoints or ())
     if not token_type.scoped:
         if given:

@@ -34,6 +34,8 @@ class TokenDialects:
 
     known: tuple[str, ...]
     default_for_kind: dict[str, str]
+    # kind → (the runtime setting holding a new token's lifespan, its unit: "days", "hours", "minutes")
+    lifespan_settings: dict[str, tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ def _seed_token(core: Core, token: SeedToken, dialects: TokenDialects) -> dict[s
         if session.scalar(select(Credential.id).where(Credential.public_id == public_id)) is not None:
             raise Conflict(f"A token with the public id {public_id} already exists.")
         attributes: dict[str, Any] = {}
-        expires_at = token.expires_at or now + (token.expires_in or _lifespan(session, kind))
+        expires_at = token.expires_at or now + (token.expires_in or _lifespan(session, kind, dialects))
         if kind == "session":
             minutes = max(1, int((expires_at - now).total_seconds() // 60))
             attributes = {"device_id": token.device_id, "idle_minutes": min(minutes, 7 * 24 * 60)}
@@ -228,9 +230,8 @@ def _value_and_kind(core: Core, token: SeedToken) -> tuple[str, str]:
     return token.value, parsed.kind
 
 
-def _lifespan(session: Any, kind: str) -> timedelta:
-    if kind == "refresh":
-        return timedelta(days=runtime.get_value(session, ".authentication.token.refresh_token_lifespan"))
-    if kind == "access":
-        return timedelta(hours=runtime.get_value(session, ".authentication.token.access_token_lifespan"))
+def _lifespan(session: Any, kind: str, dialects: TokenDialects) -> timedelta:
+    if kind in dialects.lifespan_settings:
+        setting, unit = dialects.lifespan_settings[kind]
+        return timedelta(**{unit: runtime.get_value(session, setting)})
     return timedelta(minutes=DEFAULT_SESSION_IDLE_MINUTES)
