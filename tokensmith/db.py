@@ -252,14 +252,16 @@ class Database:
             return fn(*args, **kwargs)
         return await greenlet_spawn(_on_loop, fn, args, kwargs)
 
+    def _looping(self) -> bool:
+        """Inside `run` on PostgreSQL: sessions take the loop engine."""
+        return self.loop_engine is not None and _ON_LOOP.get()
+
     def _bind(self) -> Engine:
-        return (
-            self.loop_engine.sync_engine if self.loop_engine is not None and _ON_LOOP.get() else self.engine
-        )
+        return self.loop_engine.sync_engine if self._looping() else self.engine  # type: ignore[union-attr]
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        factory = self._loop_sessions if self.loop_engine is not None and _ON_LOOP.get() else self._writer
+        factory = self._loop_sessions if self._looping() else self._writer
         with _available(), factory.begin() as session:
             yield session
 
@@ -273,7 +275,7 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        factory = self._loop_sessions if self.loop_engine is not None and _ON_LOOP.get() else self._reader
+        factory = self._loop_sessions if self._looping() else self._reader
         with _available(), factory() as session:
             yield session
 
@@ -323,13 +325,17 @@ def _on_loop(fn: Callable[..., T], args: tuple, kwargs: dict[str, Any]) -> T:
         _ON_LOOP.reset(token)
 
 
+def _busy() -> Unavailable:
+    """Every connection busy past the pool's timeout: a 503 the dialect shapes, not a hang or a 500."""
+    return Unavailable("The database is busy: no connection came free in time. Try again.")
+
+
 @contextmanager
 def _available() -> Iterator[None]:
-    """Every connection busy past the pool's timeout: a 503 the dialect shapes, not a hang or a 500."""
     try:
         yield
     except PoolTimeout:
-        raise Unavailable("The database is busy: no connection came free in time. Try again.") from None
+        raise _busy() from None
 
 
 # --- the hot path ----------------------------------------------------------------------------------
@@ -439,8 +445,8 @@ class FastReader:
 
     The ORM costs ~0.4 ms a look-up here against a few µs for the driver (bench/ measured it), and the
     validate path is one look-up. Off the loop (and always on SQLite) it runs on a DB-API connection
-    held per thread; on the loop (inside `Database.run`, PostgreSQL) on a connection of the loop
-    engine's pool, so that the round trip suspends only its request. Nothing is cached: every call
+    held per thread; on the loop (inside `Database.run`, PostgreSQL) on one of `LoopConnections`, so
+    that the round trip suspends only its request. Nothing is cached: every call
     reads the database, so a revoke is seen by the very next request on every worker and instance.
     """
 
@@ -545,7 +551,7 @@ class LoopConnections:
     """
 
     def __init__(self, url: str, pool: PoolSettings) -> None:
-        self._conninfo = _libpq_url(make_url(_psycopg_url(url)))
+        self._conninfo = _libpq_url(make_url(url))
         self._size = pool.size
         self._timeout = pool.timeout
         self._idle: list[Any] = []
@@ -593,7 +599,7 @@ class LoopConnections:
             self._waiters.append(waiter)
             done, _ = await asyncio.wait((waiter,), timeout=self._timeout)
             if not done and waiter.cancel():
-                raise Unavailable("The database is busy: no connection came free in time. Try again.")
+                raise _busy()
             handed = waiter.result()
             if handed is not None:
                 return handed, True

@@ -7,9 +7,9 @@ interactive clients hold; long-lived machine credentials are scoped tokens (`sco
 managing those is allowed from a session only.
 
 The sliding expiry costs no extra write: the one conditional UPDATE that records use (at most once per
-`USE_RESOLUTION` per session, `record_use`, run by `tokensmith.verifier`) also moves the expiry, so the
-idle timeout is honoured to within that resolution (a session may end up to one minute early, never
-late).
+`tokens.LAST_USED_RESOLUTION` per session, `record_use`, run by `tokensmith.verifier`) also moves the
+expiry, so the idle timeout is honoured to within that resolution (a session may end up to one minute
+early, never late).
 """
 
 from __future__ import annotations
@@ -27,12 +27,11 @@ from tokensmith.core import Core
 from tokensmith.db import Transaction
 from tokensmith.errors import Forbidden, InvalidValue, TokensmithError
 from tokensmith.models import Credential, User
-from tokensmith.tokens import LAST_USED_RESOLUTION, Issued, claim_for_rotation, find_row, mint
+from tokensmith.tokens import Issued, claim_for_rotation, find_row, mint, use_is_stale
 
 KIND = "session"
 DEFAULT_IDLE_MINUTES = 30
 MAX_IDLE_MINUTES = 7 * 24 * 60
-USE_RESOLUTION = LAST_USED_RESOLUTION
 # How long after it expired a session may still be renewed from its device (then: log in again).
 RENEWAL_GRACE = timedelta(hours=24)
 MAX_DEVICE_ID_LENGTH = 255
@@ -111,8 +110,8 @@ _SLIDE = (
 
 
 def record_use(session: Transaction, credential: Any, now: datetime) -> None:
-    """A live session was used: at most one write per `USE_RESOLUTION`, which also slides its expiry."""
-    if credential.last_used_at is None or credential.last_used_at <= now - USE_RESOLUTION:
+    """A live session was used: at most one write per `LAST_USED_RESOLUTION`, which also slides its expiry."""
+    if use_is_stale(credential, now):
         session.connection().execute(
             _SLIDE,
             {"credential_id": credential.id, "now": now, "new_expiry": now + idle_timeout(credential)},

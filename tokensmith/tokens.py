@@ -247,10 +247,16 @@ def claim_for_rotation(session: Session, credential: Credential, now: datetime, 
     return won
 
 
+def use_is_stale(credential: Any, now: datetime) -> bool:
+    """Whether a use now should be written: the recorded one is missing or older than the resolution.
+    Checked before a write is even begun, so a busy token costs one write a minute, not one a request."""
+    return credential.last_used_at is None or credential.last_used_at <= now - LAST_USED_RESOLUTION
+
+
 def touch_read(session: Transaction, credential: CredentialRow, now: datetime) -> None:
     """`touch` a row read in this transaction, skipping the statement when the row shows a use within
     the resolution (the UPDATE's own condition would match nothing)."""
-    if credential.last_used_at is None or credential.last_used_at <= now - LAST_USED_RESOLUTION:
+    if use_is_stale(credential, now):
         touch(session, credential.id, now)
 
 

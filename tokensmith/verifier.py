@@ -109,9 +109,7 @@ def _read_secret(core: Core, value: str, accepted: Accepted) -> Principal:
     credential = _secret_row(core, value)
     now = core.clock.now()
     _require_live(credential, now)
-    if credential.last_used_at is None or credential.last_used_at <= now - tokens.LAST_USED_RESOLUTION:
-        with core.db.write_plain() as session:
-            tokens.touch(session, credential.id, now)
+    _note_use(core, credential, now, tokens.touch_read)
     return principal_of(credential, credential.owner)
 
 
@@ -122,9 +120,7 @@ def _read_session(core: Core, value: str, accepted: Accepted) -> Principal:
     if credential.owner is None:
         raise TokenInvalid()
     _require_live(credential, now)
-    if credential.last_used_at is None or credential.last_used_at <= now - sessions.USE_RESOLUTION:
-        with core.db.write_plain() as session:
-            sessions.record_use(session, credential, now)
+    _note_use(core, credential, now, sessions.record_use)
     return principal_of(credential, credential.owner)
 
 
@@ -146,9 +142,7 @@ def _read_jwt(core: Core, value: str, accepted: Accepted) -> Principal:
         raise TokenInvalid()
     if fmt.owner_role is not None and (owner is None or owner.role != fmt.owner_role):
         raise Forbidden(f"Only a {fmt.owner_role} may use this token.")
-    if credential.last_used_at is None or credential.last_used_at <= now - tokens.LAST_USED_RESOLUTION:
-        with core.db.write_plain() as session:
-            tokens.touch(session, credential.id, now)
+    _note_use(core, credential, now, tokens.touch_read)
     return principal_of(credential, owner)
 
 
@@ -168,6 +162,19 @@ def _secret_row(core: Core, value: str) -> CredentialRow:
     if credential is None:
         raise TokenInvalid()
     return credential
+
+
+def _note_use(
+    core: Core,
+    credential: CredentialRow,
+    now: datetime,
+    record: Callable[[Transaction, CredentialRow, datetime], None],
+) -> None:
+    """Write the use (`record`) only when the recorded one is stale: the hot path opens no write
+    transaction for a token used within the last minute."""
+    if tokens.use_is_stale(credential, now):
+        with core.db.write_plain() as session:
+            record(session, credential, now)
 
 
 def _require_live(credential: CredentialRow, now: datetime) -> None:
