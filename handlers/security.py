@@ -41,14 +41,20 @@ def token_info(principal: Principal, request: Any) -> dict[str, Any]:
     return {"sub": principal.username, "principal": principal}
 
 
+async def caller(value: str, accepted: Accepted, request: Any) -> dict[str, Any]:
+    """What every security function answers: the verified credential's Principal, checked against
+    the operation (`token_info`). The one place a security function reaches the verifier."""
+    return token_info(await core_call(verifier.authenticate, core(), value, accepted), request)
+
+
 async def integration_access_token(apikey: str, required_scopes: Any = None, request: Any = None) -> dict:
     """The `TOKEN` header: an API access token."""
-    return token_info(await core_call(verifier.authenticate, core(), apikey.strip(), ACCESS_TOKEN), request)
+    return await caller(apikey.strip(), ACCESS_TOKEN, request)
 
 
 async def bearer_token(token: str, required_scopes: Any = None, request: Any = None) -> dict:
     """`Authorization: Bearer <token>`: any tokensmith access token (a prefixed one, or a gateway JWT)."""
-    return token_info(await core_call(verifier.authenticate, core(), token.strip(), BEARER), request)
+    return await caller(token.strip(), BEARER, request)
 
 
 def read_authtoken(header: str, accepted: Accepted) -> tuple[str, Accepted]:
@@ -59,7 +65,7 @@ def read_authtoken(header: str, accepted: Accepted) -> tuple[str, Accepted]:
 
 async def authtoken(apikey: str, required_scopes: Any = None, request: Any = None) -> dict:
     """`Authtoken: QSDK <session>`, `Authtoken: Bearer <access token>`, or a bare token of any kind."""
-    return token_info(await core_call(verifier.authenticate, core(), *read_authtoken(apikey, ANY)), request)
+    return await caller(*read_authtoken(apikey, ANY), request)
 
 
 def presented_tokens(headers: Any) -> list[tuple[str, Accepted]]:

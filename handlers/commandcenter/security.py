@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.context import core, core_call
-from handlers.security import ACCESS_TOKEN, read_authtoken, token_info
+from handlers.security import ACCESS_TOKEN, caller, read_authtoken
 from tokensmith import verifier
 from tokensmith.verifier import Accepted
 
@@ -21,10 +20,8 @@ AUTHTOKEN = Accepted(frozenset({verifier.ACCESS, verifier.SESSION}))
 
 
 async def authtoken(apikey: str, required_scopes: Any = None, request: Any = None) -> dict[str, Any]:
-    return token_info(
-        await core_call(verifier.authenticate, core(), *read_authtoken(apikey, AUTHTOKEN)), request
-    )
+    return await caller(*read_authtoken(apikey, AUTHTOKEN), request)
 
 
 async def bearer(token: str, required_scopes: Any = None, request: Any = None) -> dict[str, Any]:
-    return token_info(await core_call(verifier.authenticate, core(), token.strip(), ACCESS_TOKEN), request)
+    return await caller(token.strip(), ACCESS_TOKEN, request)

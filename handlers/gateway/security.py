@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.context import core, core_call
 from handlers.gateway import wire
-from handlers.security import token_info
-from tokensmith import verifier
+from handlers.security import caller
 from tokensmith.verifier import Accepted
 
 SUPERADMIN = Accepted(jwts=(wire.SUPERADMIN_TOKEN,))
@@ -21,14 +19,12 @@ TENANT = Accepted(jwts=(wire.TENANT_TOKEN,))
 
 
 async def superadmin_bearer(token: str, required_scopes: Any = None, request: Any = None) -> dict[str, Any]:
-    return token_info(await core_call(verifier.authenticate, core(), token.strip(), SUPERADMIN), request)
+    return await caller(token.strip(), SUPERADMIN, request)
 
 
 async def tenant_access_key(apikey: str, required_scopes: Any = None, request: Any = None) -> dict[str, Any]:
-    return token_info(
-        await core_call(verifier.authenticate, core(), wire.bare_token(apikey), TENANT), request
-    )
+    return await caller(wire.bare_token(apikey), TENANT, request)
 
 
 async def tenant_bearer(token: str, required_scopes: Any = None, request: Any = None) -> dict[str, Any]:
-    return token_info(await core_call(verifier.authenticate, core(), token.strip(), TENANT), request)
+    return await caller(token.strip(), TENANT, request)
