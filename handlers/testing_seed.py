@@ -29,8 +29,8 @@ TOKEN_DIALECTS = core_seed.TokenDialects(
     known=tuple(stem for stem, _base, _wire in routes.DIALECTS if stem != "ops"),
     default_for_kind={"refresh": "integration", "access": "integration", "session": "commandcenter"},
     lifespan_settings={
-        "refresh": (integration_wire.CHAIN.refresh_lifespan_setting, "days"),
-        "access": (integration_wire.CHAIN.access_lifespan_setting, "hours"),
+        "refresh": integration_wire.CHAIN.refresh_lifespan_setting,
+        "access": integration_wire.CHAIN.access_lifespan_setting,
     },
 )
 

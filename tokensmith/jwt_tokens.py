@@ -25,7 +25,7 @@ import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -182,7 +182,7 @@ def issue(
     }
     expires_at = None
     if fmt.lifespan_setting is not None:
-        expires_at = now + timedelta(minutes=runtime.get_value(session, fmt.lifespan_setting))
+        expires_at = now + runtime.get_span(session, fmt.lifespan_setting)
         claims["exp"] = int(expires_at.timestamp())
     credential = Credential(
         public_id=public_id(jti),

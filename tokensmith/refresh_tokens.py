@@ -8,7 +8,6 @@ lifespans) to every call; nothing here knows a dialect's name, field names or ti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from tokensmith import audit, runtime
 from tokensmith.core import Core
@@ -35,7 +34,7 @@ from tokensmith.users import authenticate, find_by_name
 class Chain:
     """One dialect's refresh-token chain: the dialect its tokens belong to (a token is redeemed only
     by the dialect whose rules made it), and the runtime settings holding the refresh token's
-    lifespan in days and the access token's in hours."""
+    lifespan and the access token's (each in the unit its setting declares)."""
 
     dialect: str
     refresh_lifespan_setting: str
@@ -50,7 +49,7 @@ def create_refresh_token(
     user = authenticate_for_refresh(core, username, password, client)
     now = core.clock.now()
     with core.db.write() as session:
-        days = runtime.get_value(session, chain.refresh_lifespan_setting)
+        lifespan = runtime.get_span(session, chain.refresh_lifespan_setting)
         return mint(
             session,
             core,
@@ -59,7 +58,7 @@ def create_refresh_token(
             now=now,
             user_id=user.id,
             name=name,
-            lifespan=timedelta(days=days),
+            lifespan=lifespan,
         )
 
 
@@ -87,7 +86,7 @@ def regenerate_refresh_token(core: Core, value: str, user_id: int, *, chain: Cha
         if not claim_for_rotation(session, old, now, "regenerated"):
             raise TokenInvalid()
         revoke_where(session, now, "parent regenerated", Credential.parent_id == old.id)
-        days = runtime.get_value(session, chain.refresh_lifespan_setting)
+        lifespan = runtime.get_span(session, chain.refresh_lifespan_setting)
         issued = mint(
             session,
             core,
@@ -96,7 +95,7 @@ def regenerate_refresh_token(core: Core, value: str, user_id: int, *, chain: Cha
             now=now,
             user_id=user_id,
             name=old.name,
-            lifespan=timedelta(days=days),
+            lifespan=lifespan,
             derived_from=old,
         )
         audit.record(
@@ -118,7 +117,7 @@ def create_access_token(core: Core, refresh_value: str, user_id: int, *, chain: 
         )
         if status_of(parent, now) != ACTIVE:
             raise TokenInvalid()
-        hours = runtime.get_value(session, chain.access_lifespan_setting)
+        lifespan = runtime.get_span(session, chain.access_lifespan_setting)
         touch_read(session, parent, now)
         return mint(
             session,
@@ -128,7 +127,7 @@ def create_access_token(core: Core, refresh_value: str, user_id: int, *, chain: 
             now=now,
             user_id=user_id,
             parent_id=parent.id,
-            lifespan=timedelta(hours=hours),
+            lifespan=lifespan,
             derived_from=parent,
         )
 

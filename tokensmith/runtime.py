@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -145,6 +146,19 @@ def get_value(session: Any, key: str) -> Any:
     spec = spec_for(key)
     rows = plain_rows(session, _VALUE_SQL, (spec.key,))
     return json.loads(rows[0][0]) if rows else spec.default
+
+
+_SPAN_UNITS = frozenset({"days", "hours", "minutes", "seconds"})
+
+
+def get_span(session: Any, key: str) -> timedelta:
+    """A duration setting as a `timedelta`, in the unit its spec declares. The one place a lifespan's
+    unit is read: a dialect hands the core a setting's key, and the code that uses it cannot misread
+    the number (hours taken for minutes)."""
+    spec = spec_for(key)
+    if spec.unit not in _SPAN_UNITS:
+        raise ValueError(f"{spec.key} is not a duration (its unit is {spec.unit!r})")
+    return timedelta(**{spec.unit: get_value(session, spec.key)})
 
 
 def all_values(session: Any) -> dict[str, Any]:

@@ -80,7 +80,7 @@ def reserve(
     Call in a transaction of its own and commit before checking the password. A refusal raises inside
     the transaction, so its rollback undoes a slot already taken on the other counter.
     """
-    window = timedelta(minutes=runtime.get_value(session, WINDOW))
+    window = runtime.get_span(session, WINDOW)
     wanted = counters(session, server_key, username, client)
     for counter in wanted:  # always account first, then address: one lock order, no deadlock
         if not _take(session, counter, window, now):

@@ -1,5 +1,7 @@
 """Runtime settings: one registry, the same refusals for the CLI and the API."""
 
+from datetime import timedelta
+
 import pytest
 
 from tokensmith import runtime
@@ -63,3 +65,22 @@ def test_a_key_registered_twice_with_different_definitions_is_refused():
     with pytest.raises(runtime.SettingClash):
         runtime.register([clash])
     assert runtime.spec_for(known.key) == known
+
+
+@pytest.mark.parametrize(
+    "key,expected",
+    [
+        (".authentication.token.refresh_token_lifespan", timedelta(days=60)),
+        (".authentication.token.access_token_lifespan", timedelta(hours=24)),
+        (".commandcenter.access_token_lifespan", timedelta(minutes=30)),
+        (".authentication.throttle.window", timedelta(minutes=15)),
+    ],
+)
+def test_a_lifespan_is_read_in_the_unit_its_setting_declares(core, key, expected):
+    with core.db.read() as session:
+        assert runtime.get_span(session, key) == expected
+
+
+def test_a_setting_that_is_no_duration_is_not_read_as_one(core):
+    with core.db.read() as session, pytest.raises(ValueError, match="not a duration"):
+        runtime.get_span(session, ".authentication.throttle.max_failures_per_account")

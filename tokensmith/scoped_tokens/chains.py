@@ -8,7 +8,7 @@ entry's restrictions, and a renewal's link inherits them from the pair it replac
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -45,12 +45,12 @@ def issue(
 ) -> IssuedPair:
     """Mint the credentials of one link of a chain (refresh + access, or a lone fixed access token).
     Both carry the entry's restrictions; a renewal's link inherits them from the pair it replaces.
-    `access_lifespan_setting` names the runtime setting (minutes) the dialect keeps the access
+    `access_lifespan_setting` names the runtime setting the dialect keeps the access
     token's lifespan in: the dialect's to name, the core's to read."""
     refresh = None
     if token_type.renewable:
         assert renewable_until is not None
-        lifespan = timedelta(minutes=runtime.get_value(session, access_lifespan_setting))
+        lifespan = runtime.get_span(session, access_lifespan_setting)
         access_expiry = min(now + lifespan, renewable_until)
         refresh = mint(
             session,

@@ -34,8 +34,8 @@ class TokenDialects:
 
     known: tuple[str, ...]
     default_for_kind: dict[str, str]
-    # kind → (the runtime setting holding a new token's lifespan, its unit: "days", "hours", "minutes")
-    lifespan_settings: dict[str, tuple[str, str]]
+    # kind → the runtime setting holding a new token's lifespan
+    lifespan_settings: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -232,6 +232,5 @@ def _value_and_kind(core: Core, token: SeedToken) -> tuple[str, str]:
 
 def _lifespan(session: Any, kind: str, dialects: TokenDialects) -> timedelta:
     if kind in dialects.lifespan_settings:
-        setting, unit = dialects.lifespan_settings[kind]
-        return timedelta(**{unit: runtime.get_value(session, setting)})
+        return runtime.get_span(session, dialects.lifespan_settings[kind])
     return timedelta(minutes=DEFAULT_SESSION_IDLE_MINUTES)
