@@ -17,7 +17,7 @@ def _caller(token_info: dict[str, Any]) -> Principal:
     return token_info["principal"]
 
 
-async def whoami(token_info: dict[str, Any]) -> Reply:
+async def who_am_i(token_info: dict[str, Any]) -> Reply:
     return wire.ok(wire.whoami(_caller(token_info)))
 
 

@@ -37,6 +37,7 @@ from handlers import (
     errors,
     observability,
     redirects,
+    resolution,
     routes,
     testing_layer,
     validation,
@@ -112,7 +113,8 @@ def create_app(
     for stem, base, _wire in dialects:
         # An explicit base path lets Connexion order its mounts most-specific first; left to the spec,
         # every API sorts as "/" and the root-mounted ops API could shadow the others.
-        app.add_api(copy.deepcopy(routes.spec(stem)), name=stem, base_path=base)
+        spec = copy.deepcopy(routes.spec(stem))
+        app.add_api(spec, name=stem, base_path=base, resolver=resolution.SpecResolver(spec))
     for exc_class in (ProblemException, HTTPException, TokensmithError, Exception):
         app.add_error_handler(exc_class, errors.connexion_handler)
     routes_direct = (
@@ -136,10 +138,11 @@ def operation_routes() -> dict[str, list[tuple[str, str, str]]]:
     return found
 
 
-def operation_templates() -> dict[str, str]:
-    """operationId → "METHOD /base/path/{param}": how logs and metrics name an operation."""
+def operation_templates() -> dict[tuple[str, str], str]:
+    """(base path, operationId) → "METHOD /base/path/{param}": how logs and metrics name an operation.
+    operationIds are unique within a spec only (`whoAmI` is the admin API's and Commvault's)."""
     return {
-        operation_id: f"{method.upper()} {base}{path}"
+        (base, operation_id): f"{method.upper()} {base}{path}"
         for base, found in operation_routes().items()
         for method, path, operation_id in found
     }
@@ -219,7 +222,9 @@ class TokensmithApp:
                 )
         finally:
             routing = scope["extensions"].get("connexion_routing", {})
-            operation = self._templates.get(routing.get("operation_id"), "unmatched")
+            operation = self._templates.get(
+                (routing.get("api_base_path"), routing.get("operation_id")), "unmatched"
+            )
             seconds = time.perf_counter() - started
             self.metrics.observe(operation, status, seconds)
             observability.log_request(

@@ -27,7 +27,7 @@ async def readyz() -> tuple[dict[str, Any], int, dict[str, str]]:
     return {"status": "ready"}, 200, JSON
 
 
-async def metrics_() -> Response:
+async def get_metrics() -> Response:
     if not metrics().allows(request.headers.get("authorization")):
         raise HTTPException(
             401,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from handlers import testing_seed
+from handlers import routes, testing_seed
 from handlers.admin_wire import JSON_HEADERS
 from handlers.context import core, off_loop
 from handlers.testing_layer import KINDS, TestingState, current
@@ -81,7 +81,7 @@ async def arm_fault(body: dict[str, Any]) -> Reply:
         raise InvalidValue(
             "operationId", f"{name!r} names several operations; use one of: {', '.join(sorted(matched))}."
         )
-    if any(o.startswith("handlers.testing.") for o in matched):
+    if any(o.startswith(f"{routes.TESTING[0]}.") for o in matched):
         raise InvalidValue("operationId", "The testing API's own operations cannot be made to fail.")
     kind = body.get("kind", "response")
     if kind not in KINDS:  # the spec's enum says so too; this keeps the handler honest without it

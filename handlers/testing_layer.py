@@ -81,12 +81,15 @@ class Fault:
 
 
 class OperationMatcher:
-    """(method, path) → operationId from the specs' path templates (the most literal template wins,
-    as routing prefers), and the operationIds a fault may name (full, or the function's short name)."""
+    """(method, path) → operation from the specs' path templates (the most literal template wins,
+    as routing prefers), and the operations a fault may name. An operationId is unique within its spec
+    only (`whoAmI` is the admin API's and Commvault's), so the journal and faults name an operation in
+    full as `<spec>.<operationId>` (`commandcenter.login`)."""
 
     def __init__(self, dialects: list[tuple[str, str, Any]]) -> None:
         self._routes: list[tuple[re.Pattern[str], int, str, str]] = []
         self.operation_ids: set[str] = set()
+        self._stems = {base: stem for stem, base, _wire in dialects}
         for stem, base, wire in dialects:
             flags = re.IGNORECASE if getattr(wire, "CASE_INSENSITIVE_PATHS", False) else 0
             for path, item in routes.spec(stem)["paths"].items():
@@ -101,10 +104,15 @@ class OperationMatcher:
                                 re.compile(f"^{pattern}$", flags),
                                 literal,
                                 method.upper(),
-                                operation["operationId"],
+                                f"{stem}.{operation['operationId']}",
                             )
                         )
-                        self.operation_ids.add(operation["operationId"])
+                        self.operation_ids.add(f"{stem}.{operation['operationId']}")
+
+    def qualified(self, base_path: str | None, operation_id: str | None) -> str | None:
+        """The full name of the operation routing chose (Connexion names it by base path and id)."""
+        stem = self._stems.get(base_path or "")
+        return f"{stem}.{operation_id}" if stem is not None and operation_id else None
 
     def match(self, method: str, path: str) -> str | None:
         path = re.sub("/{2,}", "/", path)
@@ -115,13 +123,13 @@ class OperationMatcher:
         return best[1] if best else None
 
     def resolve(self, name: str) -> frozenset[str]:
-        """The full operationIds `name` stands for: itself, or every operation whose function is
-        called `name` (the part after the last dot), in snake or camel case alike (`login`,
-        `create_access_token`, `createAccessToken`). Empty when it names nothing."""
+        """The full names `name` stands for: itself, or every operation whose operationId is `name`,
+        in camel or snake case alike (`login`, `createAccessToken`, `create_access_token`): in one
+        spec or several (`whoAmI`). Empty when it names nothing."""
         if name in self.operation_ids:
             return frozenset({name})
         wanted = _loose(name)
-        return frozenset(o for o in self.operation_ids if _loose(o.rsplit(".", 1)[-1]) == wanted)
+        return frozenset(o for o in self.operation_ids if _loose(o.split(".", 1)[1]) == wanted)
 
 
 def _loose(name: str) -> str:
@@ -250,7 +258,10 @@ class TestingState:
                     "at": at.isoformat(timespec="microseconds").replace("+00:00", "Z"),
                     "method": scope["method"],
                     "path": path,
-                    "operationId": routing.get("operation_id") or planned,
+                    "operationId": self.matcher.qualified(
+                        routing.get("api_base_path"), routing.get("operation_id")
+                    )
+                    or planned,
                     "status": status,
                     "principal": observability._token_id.get(),  # the public id security noted
                     "durationMs": round((time.perf_counter() - started) * 1000, 3),

@@ -2,7 +2,8 @@
 
 ```yaml
 users:    [{username: alice, password: "correct horse battery", role: user}]
-tenants:  [{name: Acme, subDomain: acme, admin: {username: acme-admin, password: "…"}}]
+tenants:  [{name: Acme, subDomain: acme, externalId: <a UUID; optional>,
+           admin: {username: acme-admin, password: "…"}}]
 tokens:   [{user: alice, value: "tsr_…", name: ci}, {user: alice, parent: "tsr_…", value: "tsa_…"}]
 workflows: [{tenant: acme, definitions: [<what `tokensmith tenant workflows import` reads>]}]
 ```
@@ -135,7 +136,8 @@ def _user(item: Any, where: str) -> core_seed.SeedUser:
 
 def _tenant(item: Any, where: str) -> core_seed.SeedTenant:
     item = _mapping(item, where)
-    _known(item, {"name", "subDomain", "description", "admin"}, where)
+    _known(item, {"name", "subDomain", "description", "admin", "externalId"}, where)
+    external_id = _text(item, "externalId", where, required=False)
     admin = _mapping(item.get("admin"), f"{where}.admin")
     _known(admin, {"username", "password", "email", "firstName", "lastName"}, f"{where}.admin")
     return core_seed.SeedTenant(
@@ -148,6 +150,7 @@ def _tenant(item: Any, where: str) -> core_seed.SeedTenant:
             admin_email=_text(admin, "email", f"{where}.admin", required=False),
             admin_first_name=_text(admin, "firstName", f"{where}.admin", required=False),
             admin_last_name=_text(admin, "lastName", f"{where}.admin", required=False),
+            external_id=None if external_id is None else tenants.parse_external_id(external_id),
         )
     )
 

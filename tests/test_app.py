@@ -1,6 +1,8 @@
 """The app factory: every spec mounted, migrations on serve, Swagger UI behind its flag, the spec URL."""
 
 import glob
+import inspect
+import re
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 from starlette.testclient import TestClient
 
-from handlers import routes
+from handlers import resolution, routes
 from handlers.app import create_app
 from handlers.routes import DIALECTS
 from tests.conftest import PASSWORD
@@ -26,17 +28,29 @@ def test_spec_is_valid_openapi(path):
     validate(spec, base_uri=base)
 
 
-def test_operation_ids_are_unique_across_every_spec():
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: Path(p).stem)
+def test_operation_ids_are_unique_within_each_spec(path):
+    """Connexion keys an API's operations by operationId: a repeat silently routes to one function.
+    Across specs a name may repeat (`whoAmI` is the admin API's and Commvault's): each is its own API."""
     seen: dict[str, str] = {}
-    for path in SPECS:
-        for route, item in yaml.safe_load(Path(path).read_text())["paths"].items():
-            for method, operation in item.items():
-                if isinstance(operation, dict) and "operationId" in operation:
-                    where = f"{Path(path).stem} {method.upper()} {route}"
-                    assert operation["operationId"] not in seen, (
-                        f"{where} repeats {seen.get(operation['operationId'])}"
-                    )
-                    seen[operation["operationId"]] = where
+    for route, item in yaml.safe_load(Path(path).read_text())["paths"].items():
+        for method, operation in item.items():
+            if isinstance(operation, dict) and "operationId" in operation:
+                where = f"{method.upper()} {route}"
+                assert operation["operationId"] not in seen, (
+                    f"{where} repeats {seen.get(operation['operationId'])}"
+                )
+                seen[operation["operationId"]] = where
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: Path(p).stem)
+def test_operation_ids_are_wire_names_that_resolve_to_handlers(path):
+    """What generated clients and Swagger UI show: a camelCase name, no module path; and every one
+    reaches a coroutine function through the resolver."""
+    spec = yaml.safe_load(Path(path).read_text())
+    for operation_id, dotted in resolution.handler_names(spec).items():
+        assert re.fullmatch(r"[a-z][A-Za-z0-9]*", operation_id), operation_id
+        assert inspect.iscoroutinefunction(resolution.function(dotted)), dotted
 
 
 def test_every_spec_file_is_mounted():

@@ -193,7 +193,7 @@ def test_logging_out_answers_the_same_bytes(pair, credentials, taken):
     assert answer.status_code == 200
     assert answer.headers["access-control-allow-origin"] == ORIGIN
     assert_same(pair, "POST", "/commandcenter/api/Logout", headers=one)  # now unknown, both ways
-    assert taken.count("handlers.commandcenter.logout") == 2
+    assert taken.count("logout") == 2
 
 
 def test_validating_tokens_answers_the_same_bytes_and_takes_the_direct_path(pair, credentials, taken):
@@ -221,8 +221,8 @@ def test_validating_tokens_answers_the_same_bytes_and_takes_the_direct_path(pair
             content=body,
             headers={"Content-Type": content_type},
         )
-    assert taken.count("handlers.integration.validate_api_access_token") == 6
-    assert taken.count("handlers.integration.validate_refresh_token") == 3
+    assert taken.count("validateAPIAccessToken") == 6
+    assert taken.count("validateRefreshToken") == 3
 
 
 def test_token_authenticated_reads_answer_the_same_bytes(pair, credentials, taken):
@@ -251,7 +251,7 @@ def test_issuing_a_token_directly_gives_the_same_shape(pair, credentials, taken)
     assert [k for k, _ in reply(one)[1]] == [k for k, _ in reply(other)[1]]
     assert one.json().keys() == other.json().keys()
     assert one.json()["api_access_token"] != other.json()["api_access_token"]
-    assert "handlers.integration.create_api_access_token" in taken
+    assert "createAPIAccessToken" in taken
 
 
 def test_a_reply_that_breaks_its_schema_is_the_same_500_both_ways(pair, credentials, monkeypatch):
@@ -298,4 +298,4 @@ def test_cors_headers_reach_replies_from_both_paths_alike(pair, credentials, tak
         answer = assert_same(pair, method, path, **options)
         assert answer.headers["access-control-allow-origin"] == ORIGIN, path
         assert answer.headers["access-control-expose-headers"] == "X-Request-Id", path
-    assert taken == ["handlers.integration.validate_api_access_token", "handlers.admin.whoami"]
+    assert taken == ["validateAPIAccessToken", "whoAmI"]

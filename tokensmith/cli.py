@@ -39,13 +39,14 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-def open_core(*, migrated: bool = True) -> Core:
+def open_core(*, migrated: bool = True, create: bool = False) -> Core:
     """The core on the database `serve` would use, which must exist already (and, when `migrated`, be
     at the newest migration). Checked before the settings are read, which create a server key beside
-    the database when there is none, and before SQLite is asked, which creates a missing file."""
+    the database when there is none, and before SQLite is asked, which creates a missing file.
+    `create`: a command that, like `serve`, makes the embedded database when there is none."""
     url = config.database_url(os.environ, Path.cwd())
     path = config.sqlite_file(url)
-    if path is not None and (not path.is_file() or path.stat().st_size == 0):
+    if not create and path is not None and (not path.is_file() or path.stat().st_size == 0):
         raise _no_database(f"There is no tokensmith database at {path.absolute()}", create=True)
     if migrated:
         database = Database(url)
@@ -318,10 +319,12 @@ def db_reset(yes: bool) -> None:
 
 
 from handlers.gateway.cli import tenant  # noqa: E402  (the gateway dialect's `tenant` group)
+from tokensmith.cli_demo import demo  # noqa: E402  (`tokensmith demo`)
 from tokensmith.cli_seed import seed  # noqa: E402  (`tokensmith seed FILE`)
 
 main.add_command(tenant)
 main.add_command(seed)
+main.add_command(demo)
 
 
 if __name__ == "__main__":  # pragma: no cover

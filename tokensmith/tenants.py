@@ -54,6 +54,8 @@ class NewTenant:
     admin_email: str | None = None
     admin_first_name: str | None = None
     admin_last_name: str | None = None
+    # Chosen by a seed document (tests and the demo name a tenant by it); otherwise a new UUID.
+    external_id: str | None = None
 
 
 def parse_external_id(text: str) -> str:
@@ -106,7 +108,7 @@ def create_tenant(
             if session.scalar(select(User.id).where(User.username_key == usernames.key(new.admin_username))):
                 raise Conflict(f"A user named {new.admin_username!r} already exists.")
             tenant = Tenant(
-                external_id=str(uuid.uuid4()),
+                external_id=new.external_id or str(uuid.uuid4()),
                 name=new.name,
                 description=new.description,
                 sub_domain=new.sub_domain,

@@ -1,8 +1,8 @@
 """Operations of `openapi/commandcenter.yaml`: read the request, make one core call, shape the reply.
 
 Commvault's paths are case-insensitive in practice and its SDK lists tokens at `/V4/AccessToken/`; the
-spec declares those spellings as alias paths, whose operationIds (`*_lower_case`, `*_with_slash`) name
-the same functions below.
+spec declares those spellings as alias paths (tag "Path aliases"), whose operations name the same
+functions below with `x-tokensmith-handler` (see `handlers.resolution`).
 """
 
 from __future__ import annotations
@@ -130,20 +130,7 @@ async def get_user(userId: int, token_info: dict[str, Any]) -> Reply:  # noqa: N
     return wire.user(await core_call(directory.visible_user, core(), _principal(token_info), userId)), 200
 
 
-async def user_security(userId: int, token_info: dict[str, Any]) -> Reply:  # noqa: N803
+async def get_user_security(userId: int, token_info: dict[str, Any]) -> Reply:  # noqa: N803
     return wire.security_associations(
         await core_call(directory.visible_user, core(), _principal(token_info), userId)
     ), 200
-
-
-# Alias operations: the same functions under the paths' other spellings (operationIds must be unique).
-who_am_i_by_get = who_am_i
-create_access_token_lower_case = create_access_token
-list_access_tokens_with_slash = list_access_tokens
-list_access_tokens_lower_case = list_access_tokens
-list_access_tokens_lower_case_with_slash = list_access_tokens
-update_access_token_lower_case = update_access_token
-delete_access_token_lower_case = delete_access_token
-renew_access_token_lower_case = renew_access_token
-list_users_lower_case = list_users
-get_user_lower_case = get_user

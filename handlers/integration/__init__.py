@@ -75,6 +75,6 @@ async def revoke_api_access_tokens(body: dict[str, Any]) -> tuple[dict[str, Any]
     return wire.revoked_children(parent), 200
 
 
-async def userinfo(token_info: dict[str, Any]) -> tuple[dict[str, Any], int]:
+async def get_user_info(token_info: dict[str, Any]) -> tuple[dict[str, Any], int]:
     principal: Principal = token_info["principal"]
     return wire.user_info(await core_call(users.get_user, core(), principal.user_id)), 200

@@ -40,7 +40,7 @@ def test_a_response_fault_answers_its_status_and_body_for_the_next_times_calls(t
 
 
 def test_a_delay_fault_adds_latency_then_answers_for_real(tokensmith, alice):
-    tokensmith.fault("handlers.integration.validate_refresh_token", "delay", delay_ms=400)
+    tokensmith.fault("validateRefreshToken", "delay", delay_ms=400)
     began = time.perf_counter()
     reply = _validate(tokensmith, alice)
     assert time.perf_counter() - began >= 0.4
@@ -99,7 +99,7 @@ def test_the_journal_lists_each_request_with_its_principal_and_never_a_secret(to
         ("POST", "/commandcenter/api/Login", 200),
         ("POST", "/commandcenter/api/WhoAmI", 200),
     ]
-    assert journal[2]["operationId"] == "handlers.commandcenter.who_am_i"
+    assert journal[2]["operationId"] == "commandcenter.whoAmI"
     session_public_id = login["token"].removeprefix("QSDK ")[:16]
     assert journal[2]["principal"] == session_public_id
     text = repr(journal)

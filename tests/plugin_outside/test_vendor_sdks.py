@@ -45,7 +45,7 @@ def test_cvpysdk_reports_a_failing_login_then_logs_in(tokensmith, alice):
     from cvpysdk.exception import SDKException
 
     host = tokensmith.url.removeprefix("http://")
-    tokensmith.fault("handlers.commandcenter.login", status=500, body={"errorMessage": "CommServe is down"})
+    tokensmith.fault("login", status=500, body={"errorMessage": "CommServe is down"})
     with pytest.raises(SDKException):
         Commcell(host, "alice", PASSWORD)
 
