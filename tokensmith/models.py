@@ -148,9 +148,7 @@ class Webhook(Base):
 
     __tablename__ = "webhooks"
     __table_args__ = (
-        CheckConstraint(
-            "(owner_user_id IS NULL) <> (owner_tenant_id IS NULL)", name="ck_webhooks_one_owner"
-        ),
+        CheckConstraint("(owner_user_id IS NULL) <> (owner_tenant_id IS NULL)", name="ck_webhooks_one_owner"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

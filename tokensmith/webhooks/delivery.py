@@ -69,7 +69,9 @@ def give_up_after() -> timedelta:
 
 def _owner_now(session: Any, hook: Webhook) -> policy.Principal | None:
     user = session.get(User, hook.owner_user_id) if hook.owner_user_id is not None else None
-    tenant_id = hook.owner_tenant_id if hook.owner_tenant_id is not None else (user.tenant_id if user else None)
+    tenant_id = (
+        hook.owner_tenant_id if hook.owner_tenant_id is not None else (user.tenant_id if user else None)
+    )
     tenant = session.get(Tenant, tenant_id) if tenant_id is not None else None
     if hook.owner_user_id is not None and user is None:
         return None
@@ -142,7 +144,9 @@ def _send(url: str, secret: str, message: str, body: str) -> tuple[int | None, s
         "webhook-signature": signing.signature(secret, message, timestamp, body),
     }
     try:
-        response = httpx.post(url, content=body.encode(), headers=headers, timeout=TIMEOUT, follow_redirects=False)
+        response = httpx.post(
+            url, content=body.encode(), headers=headers, timeout=TIMEOUT, follow_redirects=False
+        )
     except httpx.HTTPError as exc:
         return None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR] or type(exc).__name__
     if 200 <= response.status_code < 300:

@@ -135,7 +135,9 @@ def announce_leaked(session: Any, now: datetime, credential_id: int, revoked: in
         _emit(session, now, LEAKED, credential_id, {**data, "revokedWithIt": revoked})
 
 
-def announce_chain_revoked(session: Any, now: datetime, subject: int, presented: list[str], reason: str) -> None:
+def announce_chain_revoked(
+    session: Any, now: datetime, subject: int, presented: list[str], reason: str
+) -> None:
     """`chain.revoked`: a replayed (already superseded) pair revoked every credential of its chain, just
     now and for `reason` (each of them also gets its own `token.revoked`)."""
     if not wanted(session, CHAIN_REVOKED):

@@ -68,7 +68,9 @@ def scan(core: Core) -> int:
         if events.wanted(session, events.EXPIRED):
             expired = list(
                 session.scalars(
-                    select(Credential.id).where(live, Credential.expires_at > since, Credential.expires_at <= now)
+                    select(Credential.id).where(
+                        live, Credential.expires_at > since, Credential.expires_at <= now
+                    )
                 )
             )
             events.announce_expired(session, now, expired)

@@ -60,7 +60,9 @@ def seal(server_key: bytes, secret: str, bound_to: str) -> str:
 def unseal(server_key: bytes, sealed: str, bound_to: str) -> str:
     raw = base64.b64decode(sealed)
     try:
-        opened = AESGCM(_sealing_key(server_key)).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], bound_to.encode())
+        opened = AESGCM(_sealing_key(server_key)).decrypt(
+            raw[:NONCE_BYTES], raw[NONCE_BYTES:], bound_to.encode()
+        )
     except InvalidTag:
         raise SecretUnreadable("The signing secret does not open with this server's key.") from None
     return opened.decode()

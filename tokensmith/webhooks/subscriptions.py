@@ -67,8 +67,12 @@ def _description(raw: Any) -> str | None:
 
 
 def _owner_limit(session: Session, user_id: int | None, tenant_id: int | None) -> None:
-    column, value = (Webhook.owner_user_id, user_id) if user_id is not None else (Webhook.owner_tenant_id, tenant_id)
-    if (session.scalar(select(func.count()).select_from(Webhook).where(column == value)) or 0) >= MAX_PER_OWNER:
+    column, value = (
+        (Webhook.owner_user_id, user_id) if user_id is not None else (Webhook.owner_tenant_id, tenant_id)
+    )
+    if (
+        session.scalar(select(func.count()).select_from(Webhook).where(column == value)) or 0
+    ) >= MAX_PER_OWNER:
         raise Conflict(f"At most {MAX_PER_OWNER} webhook subscriptions per owner; delete one first.")
 
 
@@ -108,7 +112,9 @@ def create(core: Core, actor: Principal, url: Any, events: Any, description: Any
         if {*event_types} & {*expiry.SCANNED}:
             expiry.ensure_scan(session, now)
         owner_username = session.scalar(select(User.username).where(User.id == user_id)) if user_id else None
-        owner_tenant = session.scalar(select(Tenant.external_id).where(Tenant.id == tenant_id)) if tenant_id else None
+        owner_tenant = (
+            session.scalar(select(Tenant.external_id).where(Tenant.id == tenant_id)) if tenant_id else None
+        )
     return Created(SubscriptionView(row, owner_username, owner_tenant), secret)
 
 
@@ -154,7 +160,9 @@ def delete_subscription(core: Core, actor: Principal, public_id: str) -> None:
         view = _visible(session, actor, public_id)
         session.execute(delete(WebhookDelivery).where(WebhookDelivery.webhook_id == view.webhook.id))
         session.execute(delete(Webhook).where(Webhook.id == view.webhook.id))
-        audit.record(session, now, "webhook.delete", actor=policy.actor_of(actor), target=f"webhook:{public_id}")
+        audit.record(
+            session, now, "webhook.delete", actor=policy.actor_of(actor), target=f"webhook:{public_id}"
+        )
 
 
 def deliveries_page(

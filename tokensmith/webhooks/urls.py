@@ -89,11 +89,11 @@ def refusal(url: str, *, allow_private: bool) -> str | None:
     parts = urlsplit(url)
     host = parts.hostname or ""
     if not _public_name(host):
-        return "Refused: the URL names a loopback or private address, which this server does not deliver to."
+        return "Refused: the URL names a loopback or private address; this server does not send there."
     try:
         infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
     except OSError as exc:
         return f"Could not resolve the host: {exc}"
     if not infos or not all(_public_address(str(info[4][0])) for info in infos):
-        return "Refused: the host resolves to a loopback or private address, which this server does not deliver to."
+        return "Refused: the host resolves to a loopback or private address; this server does not send there."
     return None
