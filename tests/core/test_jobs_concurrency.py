@@ -55,7 +55,9 @@ def test_many_workers_on_one_database_run_every_job_exactly_once(database_url, m
             thread.join(120)
         assert not errors
         with cores[0].db.read() as session:
-            statuses = dict(session.execute(select(JobRow.status, func.count()).group_by(JobRow.status)).all())
+            statuses = dict(
+                session.execute(select(JobRow.status, func.count()).group_by(JobRow.status)).all()
+            )
             owners = set(session.scalars(select(JobRow.lease_owner)))
         assert statuses == {jobs.DONE: JOBS}
         assert len(runs) == JOBS and set(runs.values()) == {1}
