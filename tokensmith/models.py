@@ -141,7 +141,7 @@ class LoginThrottle(Base):
 class Webhook(Base):
     """A webhook subscription (tokensmith/webhooks/): where to send which token events, for whom.
 
-    Owned by exactly one party, a user or a tenant (a gateway tenant token made it); the CHECK makes
+    Owned by exactly one party, a user or a tenant (a tenant token made it); the CHECK makes
     "no owner" impossible, so it can never be read as "every owner". Which events it receives is decided
     at fan-out time from its owner as they are then (`policy.credentials_condition`). The signing secret
     is stored only encrypted with a key derived from the server secret (`webhooks.signing`)."""

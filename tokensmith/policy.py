@@ -205,7 +205,7 @@ def webhooks_condition(principal: Principal) -> ColumnElement[bool]:
 
 def webhook_owner(principal: Principal) -> tuple[int | None, int | None]:
     """(user id, tenant id) that owns a subscription `principal` makes: the user behind the token, or
-    the tenant a gateway tenant token speaks for (never both, never neither)."""
+    the tenant a tenant token speaks for (never both, never neither)."""
     if caller_kind(principal) == TENANT:
         return None, principal.tenant_id
     return principal.user_id, None

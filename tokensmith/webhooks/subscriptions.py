@@ -1,7 +1,7 @@
 """Webhook subscriptions on someone's behalf: create, list, look up, delete, and their deliveries.
 
 Every function takes the acting `Principal`. A subscription is owned by whoever made it (the user behind
-the token, or the tenant of a gateway tenant token: `policy.webhook_owner`); who may see and delete one
+the token, or the tenant a tenant token speaks for: `policy.webhook_owner`); who may see and delete one
 is `policy.webhooks_condition`, the credentials' rule applied to subscriptions, so one that the caller
 may not see is as unknown as one that does not exist. The signing secret is returned once, by `create`,
 and stored only sealed (`signing`); no reply or audit event holds it afterwards.
