@@ -75,7 +75,7 @@ PARAMETERS = {
     "triggerId": "trigger_id",
     "webhook_id": "webhook_id",
 }
-FIXED = {"key": ".feature_flags.enable_swagger"}
+FIXED = {"key": ".feature_flags.enable_swagger", "stepId": "echo"}
 
 
 def _operations() -> list[tuple[str, str, str, str, dict[str, Any], Any]]:

@@ -193,8 +193,14 @@ def _due(now: datetime) -> Any:
 
 
 def claim(core: Core, owner: str, *, lease: timedelta = DEFAULT_LEASE, limit: int = 1) -> list[Job]:
-    """Lease up to `limit` due jobs to `owner`, oldest due first, in one transaction."""
+    """Lease up to `limit` due jobs to `owner`, oldest due first, in one transaction.
+
+    An idle worker asks every poll interval: a plain read answers "nothing due" without the write
+    transaction, which on SQLite would take the database's one write lock from the requests."""
     now = core.clock.now()
+    with core.db.read() as session:
+        if session.scalar(select(JobRow.id).where(_due(now)).limit(1)) is None:
+            return []
     with core.db.write() as session:
         candidates = session.scalars(
             select(JobRow.id)

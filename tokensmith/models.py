@@ -225,6 +225,9 @@ class WorkflowRun(Base):
     start_time: Mapped[datetime]
     end_time: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # The definition's steps as they were when the run was triggered (storage.stored_steps): a run runs
+    # in the background, and a re-import meanwhile must not change the run under its feet.
+    steps: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class WorkflowStep(Base):

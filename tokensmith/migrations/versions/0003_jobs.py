@@ -8,8 +8,10 @@ Create Date: 2026-12-02
 transaction as the change that causes it; workers claim due jobs with a lease. `key` is UNIQUE (NULLs
 allowed, on both databases) so that an enqueue with a key already present is a no-op.
 
-Workflow runs need no new column: a triggered run is stored `queued` (the status column holds it) and
-its job moves it on.
+`workflow_runs.steps`: the definition's steps as they were when the run was triggered, since a run
+now runs in the background and a re-import meanwhile must not change it. Older runs have NULL (they ran
+to the end inside their trigger call). A triggered run is stored `queued` (the status column holds it
+already) and its job moves it on.
 """
 
 import sqlalchemy as sa
@@ -43,9 +45,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.create_index("ix_jobs_due", ["status", "run_at"], unique=False)
+    with op.batch_alter_table("workflow_runs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("steps", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("workflow_runs", schema=None) as batch_op:
+        batch_op.drop_column("steps")
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.drop_index("ix_jobs_due")
     op.drop_table("jobs")
