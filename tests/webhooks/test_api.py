@@ -141,3 +141,59 @@ def test_an_owner_has_at_most_a_hundred_subscriptions(client, alice_headers, cor
         BASE, json={"url": "https://h.example.com/3", "events": ["token.revoked"]}, headers=alice_headers
     )
     assert response.status_code == 409
+
+
+def _webhook_examples() -> list[tuple[str, object, dict]]:
+    """(where, example, schema) for every request body and response example of the webhook operations."""
+    from handlers import routes
+
+    spec = routes.spec("admin")
+    found = []
+    for path, item in spec["paths"].items():
+        if not path.startswith("/webhooks"):
+            continue
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "operationId" not in operation:
+                continue
+            bodies = [("request", operation["requestBody"])] if "requestBody" in operation else []
+            bodies += [(status, response) for status, response in operation["responses"].items()]
+            for where, part in bodies:
+                for media in part.get("content", {}).values():
+                    if "example" in media:
+                        found.append((f"{method.upper()} {path} {where}", media["example"], media["schema"]))
+    return found
+
+
+def test_every_webhook_operation_has_examples_that_validate_against_their_schemas():
+    from openapi_schema_validator import OAS30Validator
+
+    from handlers import routes
+
+    components = routes.spec("admin")["components"]
+    examples = _webhook_examples()
+    operations = {where.rsplit(" ", 1)[0] for where, _e, _s in examples}
+    assert operations == {
+        "GET /webhooks",
+        "POST /webhooks",
+        "GET /webhooks/{webhook_id}",
+        "DELETE /webhooks/{webhook_id}",
+        "GET /webhooks/{webhook_id}/deliveries",
+    }
+    for where, example, schema in examples:
+        # `#/components/...` references resolve against a root that carries the spec's components.
+        errors = list(OAS30Validator({"allOf": [schema], "components": components}).iter_errors(example))
+        assert not errors, (where, [error.message for error in errors])
+
+
+def test_every_webhook_operation_is_tagged_described_and_declared():
+    from handlers import routes
+
+    for path, item in routes.spec("admin")["paths"].items():
+        if path.startswith("/webhooks"):
+            for method, operation in item.items():
+                if isinstance(operation, dict) and "operationId" in operation:
+                    assert operation["tags"] == ["Webhooks"], (method, path)
+                    assert operation["description"].strip() and operation["x-tokensmith-access"], (
+                        method,
+                        path,
+                    )
