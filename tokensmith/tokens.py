@@ -235,8 +235,8 @@ def revoke_where(
     """Revoke every live credential matching `conditions`; returns how many this call revoked.
 
     Every revocation is announced (`token.revoked`, in this transaction) unless `announce` is False,
-    which is only for a credential its own rotation replaces in the same transaction (a renewal, a
-    regeneration, a logout): its successor carries on, nobody lost a token."""
+    which is only for a credential its holder's own act ends: a rotation that replaces it in the same
+    transaction (a renewal, a regeneration), or a logout. Nobody lost a token they did not give up."""
     statement = (
         update(Credential)
         .where(Credential.revoked_at.is_(None), *conditions)
