@@ -11,10 +11,10 @@ validator, `handlers.compiled`), the resolved handler, and its response validato
 touches Connexion's internals; it checks at build time that Connexion is the one it was written for,
 and when it is not there are no direct operations and every request takes Connexion's path.
 Everything else — another content type, a chunked, empty, unparsable, invalid or unrepresentable
-(`handlers.payload`) body, an operation with parameters — is handed to Connexion untouched (an
-already read body is replayed), so every refusal is still Connexion's and worded as before. Failures
-after the hand-off point (security, the handler, response validation) go to the same error handler
-Connexion calls, and leave in the same bytes.
+(`handlers.payload`) body, a query string, an operation with other than optional query parameters — is
+handed to Connexion untouched (an already read body is replayed), so every refusal is still Connexion's
+and worded as before. Failures after the hand-off point (security, the handler, response validation) go
+to the same error handler Connexion calls, and leave in the same bytes.
 `tests/test_direct.py` sends every operation the same requests with and without direct dispatch and
 compares the replies byte for byte.
 """
@@ -92,7 +92,7 @@ def _direct_operation(
 ) -> DirectOperation | None:
     """The operation's direct form, or None when it has something only Connexion's path handles."""
     operation = parts.operation
-    if operation.parameters:
+    if not _ignorable(operation.parameters):
         return None
     produces = sorted(set(operation.produces))
     json_media_types = frozenset(p for p in produces if is_json_mimetype(p))
@@ -115,7 +115,7 @@ def _direct_operation(
         body_argument = operation.body_name(JSON)
     allowed = {*_CONTEXT_ARGUMENTS, *([body_argument] if body_argument else [])}
     if not set(names) <= allowed:
-        return None
+        return None  # (so no handler reads a parameter `_ignorable` lets through)
     return DirectOperation(
         operation_id=operation_id,
         base_path=base,
@@ -133,6 +133,13 @@ def _direct_operation(
     )
 
 
+def _ignorable(parameters: t.Any) -> bool:
+    """Whether a request without a query string meets every parameter of the operation: none, or only
+    optional query parameters (the integration dialect's `format`). Such a request is served directly;
+    one with a query string is Connexion's to validate (`serve`)."""
+    return all(p.get("in") == "query" and not p.get("required") for p in parameters or ())
+
+
 async def serve(direct: DirectOperation, scope: Scope, receive: Receive, send: Send) -> Receive | None:
     """Serve the request directly and return None, or return the `receive` to hand Connexion (with
     any body already read put back in front) when the request is not one for the direct path."""
@@ -144,7 +151,7 @@ async def serve(direct: DirectOperation, scope: Scope, receive: Receive, send: S
             length = value
         elif key == b"transfer-encoding":
             return receive
-    if scope.get("root_path"):
+    if scope.get("root_path") or scope.get("query_string"):
         return receive
     body = None
     if direct.check_body is not None:

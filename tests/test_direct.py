@@ -300,3 +300,18 @@ def test_cors_headers_reach_replies_from_both_paths_alike(pair, credentials, tak
         assert answer.headers["access-control-allow-origin"] == ORIGIN, path
         assert answer.headers["access-control-expose-headers"] == "X-Request-Id", path
     assert taken == ["validateAPIAccessToken", "whoAmI"]
+
+
+def test_a_query_string_is_connexions_to_validate(pair, make_user, taken):
+    """The integration operations declare an optional `format` query parameter: without a query
+    string they take the direct path; with one, Connexion's (which checks it), in the same bytes."""
+    make_user("alice")
+    refresh = refresh_token(pair[0])
+    body = {"refresh_token": refresh["refresh_token"], "user_id": refresh["user_id"]}
+    taken.clear()
+    assert assert_same(pair, "POST", f"{BASE}/validateRefreshToken/", json=body).status_code == 200
+    assert taken == ["validateRefreshToken"]
+    for query, status in (("?format=json", 200), ("?format=xml", 400)):
+        answer = assert_same(pair, "POST", f"{BASE}/validateRefreshToken/{query}", json=body)
+        assert answer.status_code == status, answer.text
+    assert taken == ["validateRefreshToken"]
