@@ -129,3 +129,28 @@ def test_stateful_create_list_update_renew_delete(app, core, session_headers):
     # Tokens were made, and the links from them were followed with real values.
     assert "scoped_token.create" in actions
     assert actions & {"scoped_token.update", "scoped_token.renew", "scoped_token.delete"}
+
+
+def test_schema_valid_create_bodies_are_accepted_once_their_times_are_in_range(app, clock, session_headers):
+    """Every rule of create a client can know from the token type is in the schema (one shape per
+    type), so a positive body is accepted once the values the server parses or judges against its
+    state are made valid: times (its clock) move to tomorrow, addresses and endpoint paths (parsed by
+    `networks` and `policy.scope_entry`; the schema describes them, it has no pattern for them) become
+    real ones, `userId` (anyone else's is 403) goes. A field of another type's shape still fails it."""
+    operation = _schema(app)["/V4/AccessToken"]["POST"]
+    tomorrow = int(clock.now().timestamp()) + 24 * 3600
+
+    @FUZZ_SETTINGS
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+    def run(case):
+        for field in ("renewableUntilTimestamp", "tokenExpiryTimestamp"):
+            if field in case.body:
+                case.body[field] = tomorrow
+        case.body.pop("userId", None)
+        if case.body.get("allowedIPs"):
+            case.body["allowedIPs"] = ["10.0.0.0/8"]
+        if case.body.get("apiEndpoints"):
+            case.body["apiEndpoints"] = ["/WhoAmI"]
+        case.call_and_validate(headers=session_headers)
+
+    run()
