@@ -109,6 +109,8 @@ def adopt(access: Credential, refresh: Credential | None) -> None:
     Seeds name token values of their own choosing, which `issue` (it mints) cannot take."""
     linked = {**(access.attributes or {}), "type": ALL.name, "entry": access.id}
     until = refresh.expires_at if refresh is not None else None
+    if access.name is None and refresh is not None:  # one entry, one name: the chain's
+        access.name = refresh.name
     for credential in (access, refresh):
         if credential is not None:
             credential.attributes = dict(linked)
