@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from handlers import routes
+from handlers.commandcenter import wire as commandcenter_wire
 from handlers.gateway import wire as gateway_wire
 from handlers.integration import wire as integration_wire
 from tokensmith import tenants
@@ -33,6 +34,7 @@ TOKEN_DIALECTS = core_seed.TokenDialects(
         "refresh": integration_wire.CHAIN.refresh_lifespan_setting,
         "access": integration_wire.CHAIN.access_lifespan_setting,
     },
+    entry_dialects=frozenset({commandcenter_wire.DIALECT}),
 )
 
 

@@ -71,9 +71,31 @@ def _message(error: ValidationError) -> tuple[str, str]:
     return field, describe(error)
 
 
+# Keywords that pin a value to a set (a shape's `tokenType`, say): a shape refusing such a value is not
+# the one the client meant.
+_PINNING = frozenset({"enum", "anyOf", "oneOf"})
+
+
+def _closest_shape(error: ValidationError) -> list[ValidationError]:
+    """The errors to report for `error`. An object that fits none of a `oneOf`'s shapes (commandcenter's
+    token types) is judged by the shape it is closest to, so the client learns which field is wrong
+    rather than only that no shape fits: the shapes whose pinned values it meets first, then the one
+    with the fewest errors. Any other error is itself."""
+    if error.validator != "oneOf" or not isinstance(error.instance, dict) or not error.context:
+        return [error]
+    shapes: dict[t.Any, list[ValidationError]] = {}
+    for sub in error.context:
+        shapes.setdefault(sub.relative_schema_path[0], []).append(sub)
+    closest = min(
+        shapes.values(),
+        key=lambda subs: (any(sub.validator in _PINNING for sub in subs), len(subs)),
+    )
+    return [found for sub in closest for found in _closest_shape(sub)]
+
+
 def field_errors(schema: dict, body: t.Any) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
-    for error in validator_for(schema).iter_errors(body):
+    for error in (e for raw in validator_for(schema).iter_errors(body) for e in _closest_shape(raw)):
         field, message = _message(error)
         errors.setdefault(field, [])
         if message not in errors[field]:

@@ -129,3 +129,74 @@ def test_stateful_create_list_update_renew_delete(app, core, session_headers):
     # Tokens were made, and the links from them were followed with real values.
     assert "scoped_token.create" in actions
     assert actions & {"scoped_token.update", "scoped_token.renew", "scoped_token.delete"}
+
+
+def _made_valid(body: dict, tomorrow: int) -> dict:
+    """`body` with the values the server parses or judges against its state made valid: times (its
+    clock) move to tomorrow, addresses and endpoint paths (parsed by `networks` and
+    `policy.scope_entry`; the schema describes their forms, no pattern states them) become real ones,
+    `userId` (anyone else's is 403) goes."""
+    for field in ("renewableUntilTimestamp", "tokenExpiryTimestamp"):
+        if field in body:
+            body[field] = tomorrow
+    body.pop("userId", None)
+    if body.get("allowedIPs"):
+        body["allowedIPs"] = ["10.0.0.0/8"]
+    if body.get("apiEndpoints"):
+        body["apiEndpoints"] = ["/WhoAmI"]
+    return body
+
+
+def test_schema_valid_create_bodies_are_accepted_once_their_state_dependent_values_are_valid(
+    app, clock, session_headers
+):
+    """Every rule of create that follows from the token type is in the schema (one shape per type),
+    so a positive body is accepted once `_made_valid`. A field of another type's shape fails it."""
+    operation = _schema(app)["/V4/AccessToken"]["POST"]
+    tomorrow = int(clock.now().timestamp()) + 24 * 3600
+
+    @FUZZ_SETTINGS
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+    def run(case):
+        _made_valid(case.body, tomorrow)
+        case.call_and_validate(headers=session_headers)
+
+    run()
+
+
+# The type a token must have for an edit that names `tokenType` to be one the server can make: the same
+# type (a renewable token never becomes a fixed-lifetime one, nor OneTouch's 14-day bound a 30-day
+# MS_SCIM token's), and for an edit that keeps the type, ALL.
+_SAME_TYPE = {0: 2, "DEFAULT": 2}
+
+
+def test_schema_valid_edit_bodies_are_accepted_on_a_token_of_their_type(app, client, clock, session_headers):
+    """Edit's shapes hold every rule that follows from the `tokenType` it names; the rest depends on
+    the token edited. On a token of the body's own type (ALL when it names none; then the fields of
+    other types go, as the token's type decides them), with `accessTokenId` the path's, a positive
+    body is accepted once `_made_valid`."""
+    operation = _schema(app)["/V4/AccessToken/{accessTokenId}"]["PUT"]
+    tomorrow = int(clock.now().timestamp()) + 24 * 3600
+
+    @FUZZ_SETTINGS
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+    def run(case):
+        body = _made_valid(case.body, tomorrow)
+        kind = body.get("tokenType")
+        token = {"tokenType": _SAME_TYPE.get(kind, kind if kind is not None else 2)}
+        if token["tokenType"] in (3, "CUSTOM"):
+            token["apiEndpoints"] = ["/WhoAmI"]
+        if kind is None:
+            body.pop("tokenExpiryTimestamp", None)
+            body.pop("apiEndpoints", None)
+        made = client.post(
+            f"{BASE}/V4/AccessToken", headers=session_headers, json={"tokenName": "e", **token}
+        )
+        assert made.status_code == 200, made.text
+        entry = made.json()["tokenInfo"]["accessTokenId"]
+        case.path_parameters["accessTokenId"] = entry
+        if "accessTokenId" in body:
+            body["accessTokenId"] = entry
+        case.call_and_validate(headers=session_headers)
+
+    run()

@@ -16,6 +16,7 @@ The rooms, each importing only those before it:
 Times are the core's datetimes; the dialect decides their encoding. Callers use the names below.
 """
 
+from tokensmith.scoped_tokens.chains import adopt
 from tokensmith.scoped_tokens.manage import create, delete, list_for, update
 from tokensmith.scoped_tokens.model import (
     TYPES,
@@ -36,6 +37,7 @@ __all__ = [
     "IssuedPair",
     "RenewRefused",
     "TokenType",
+    "adopt",
     "create",
     "delete",
     "list_for",

@@ -102,6 +102,21 @@ def issue(
     return IssuedPair(entry=listed, access=access.value, refresh=refresh.value if refresh else None)
 
 
+def adopt(access: Credential, refresh: Credential | None) -> None:
+    """Make a seeded access credential (and the refresh credential it was minted from, if any) an entry
+    of type ALL, so a seeded token is listed, edited, renewed and deleted like one created from a
+    session: its entry id is its own id, and the pair renews until the refresh credential expires.
+    Seeds name token values of their own choosing, which `issue` (it mints) cannot take."""
+    linked = {**(access.attributes or {}), "type": ALL.name, "entry": access.id}
+    until = refresh.expires_at if refresh is not None else None
+    if access.name is None and refresh is not None:  # one entry, one name: the chain's
+        access.name = refresh.name
+    for credential in (access, refresh):
+        if credential is not None:
+            credential.attributes = dict(linked)
+            credential.renewable_until = until
+
+
 def locate(session: Session, actor: Principal, entry_id: int, dialect: str) -> tuple[Credential, Credential]:
     """(first, current) credentials of an entry the actor may manage; NotFound hides the rest."""
     first = session.get(Credential, entry_id)

@@ -18,7 +18,18 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tokensmith import audit, crypto, jwt_tokens, runtime, tenants, tokens, usernames, users, workflows
+from tokensmith import (
+    audit,
+    crypto,
+    jwt_tokens,
+    runtime,
+    scoped_tokens,
+    tenants,
+    tokens,
+    usernames,
+    users,
+    workflows,
+)
 from tokensmith.core import Core
 from tokensmith.errors import Conflict, InvalidValue, NotFound, TokensmithError
 from tokensmith.models import Credential, Tenant, User
@@ -36,6 +47,9 @@ class TokenDialects:
     default_for_kind: dict[str, str]
     # kind → the runtime setting holding a new token's lifespan
     lifespan_settings: dict[str, str]
+    # dialects whose access tokens are managed entries (`scoped_tokens`): a seeded access token there
+    # becomes an entry its owner can list, edit, renew (with its parent refresh token) and delete
+    entry_dialects: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -188,6 +202,8 @@ def _seed_token(core: Core, token: SeedToken, dialects: TokenDialects) -> dict[s
         )
         session.add(credential)
         session.flush()
+        if kind == "access" and dialect in dialects.entry_dialects:
+            scoped_tokens.adopt(credential, parent)
         audit.record(
             session,
             now,
