@@ -31,6 +31,7 @@ from tokensmith.cli_demo import document
 START_TIMEOUT_SECONDS = 90.0
 TOKENSMITH = Path(sys.prefix) / "bin" / "tokensmith"
 ADMIN_PASSWORD = "demo-bootstrap-admin-password"
+SWAGGER_FLAG = ".feature_flags.enable_swagger"
 _TENANT_KEY_LINE = re.compile(r"itas-api-access-key:\s*(?P<token>\S+)")
 
 
@@ -142,7 +143,9 @@ def seed_demo(directory: Path, env: dict[str, str]) -> Demo:
 class DemoServer:
     """`tokensmith demo`, then `tokensmith serve [--testing]`, in `directory`; `stop()` ends both."""
 
-    def __init__(self, directory: Path, *, testing: bool) -> None:
+    def __init__(self, directory: Path, *, testing: bool, swagger_ui: bool = True) -> None:
+        """`swagger_ui`: turn the Swagger UI flag on before serving, as the docs' "Try it out" does
+        (in testing mode it is then part of the state every reset returns to)."""
         self.directory = directory
         self.testing = testing
         self.database = DemoDatabase(directory)
@@ -151,6 +154,10 @@ class DemoServer:
         self.log = directory / "server.log"
         try:
             self.demo = seed_demo(directory, self.env)
+            if swagger_ui:
+                done = self.cli("conf", SWAGGER_FLAG, "-s", "True")
+                if done.returncode != 0:
+                    raise RuntimeError(f"cannot turn Swagger UI on: {done.stdout}{done.stderr}")
             self.port = free_port()
             self.url = f"http://127.0.0.1:{self.port}"
             self._start()

@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import urllib.parse
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,15 +63,6 @@ SPECS = {stem: load_spec(stem) for stem, _base in MOUNTED}
 OPERATIONS = [operation for stem, _base in MOUNTED for operation in spec_operations(stem, SPECS[stem])]
 IDS = [operation.test_id for operation in OPERATIONS]
 PARAMETER_PLACES = ("path", "query", "header", "cookie")
-
-
-@pytest.fixture(scope="module")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
-    server = DemoServer(tmp_path_factory.mktemp("demo-examples"), testing=True)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 # --- what the spec documents ---------------------------------------------------------------------------
