@@ -230,3 +230,40 @@ class DemoServer:
                 self.process.kill()
                 self.process.wait()
         self.database.drop()
+
+
+def credential_headers(server: DemoServer, spec: dict[str, Any], operation: Any) -> dict[str, str]:
+    """The demo credential for the first of the operation's security alternatives that the demo has."""
+    security = operation.definition.get("security", spec.get("security")) or []
+    if not security:
+        return {}
+    schemes = (spec.get("components") or {}).get("securitySchemes") or {}
+    for alternative in security:
+        headers: dict[str, str] = {}
+        for name in alternative:
+            credential = demo_credential(server, operation.stem, name, schemes.get(name) or {})
+            if credential is None:
+                break
+            headers.update(credential)
+        else:
+            return headers
+    raise LookupError(f"the demo has no credential for any of the security alternatives {security}")
+
+
+def demo_credential(
+    server: DemoServer, stem: str, name: str, scheme: dict[str, Any]
+) -> dict[str, str] | None:
+    demo = server.demo
+    if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+        header = scheme.get("name", "")
+        value = {
+            "token": demo.admin_access_token if stem == "admin" else demo.alice_access_token,
+            "authtoken": demo.alice_session,
+            "itas-api-access-key": demo.tenant_token,
+        }.get(header.lower())
+        return None if value is None else {header: value}
+    if scheme.get("type") == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
+        superadmin = "superadmin" in (name + str(scheme.get("x-bearerInfoFunc", ""))).lower()
+        if stem == "gateway" and superadmin:
+            return {"Authorization": f"Bearer {server.superadmin_jwt()}"}
+    return None

@@ -39,7 +39,7 @@ import httpx
 import pytest
 
 from handlers import routes
-from tests.contract.demo_server import DemoServer
+from tests.contract.demo_server import DemoServer, credential_headers
 from tests.contract.specs import (
     SpecOperation,
     first_success,
@@ -203,43 +203,6 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def credential_headers(server: DemoServer, spec: dict[str, Any], operation: SpecOperation) -> dict[str, str]:
-    """The demo credential for the first of the operation's security alternatives that the demo has."""
-    security = operation.definition.get("security", spec.get("security")) or []
-    if not security:
-        return {}
-    schemes = (spec.get("components") or {}).get("securitySchemes") or {}
-    for alternative in security:
-        headers: dict[str, str] = {}
-        for name in alternative:
-            credential = demo_credential(server, operation.stem, name, schemes.get(name) or {})
-            if credential is None:
-                break
-            headers.update(credential)
-        else:
-            return headers
-    raise LookupError(f"the demo has no credential for any of the security alternatives {security}")
-
-
-def demo_credential(
-    server: DemoServer, stem: str, name: str, scheme: dict[str, Any]
-) -> dict[str, str] | None:
-    demo = server.demo
-    if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
-        header = scheme.get("name", "")
-        value = {
-            "token": demo.admin_access_token if stem == "admin" else demo.alice_access_token,
-            "authtoken": demo.alice_session,
-            "itas-api-access-key": demo.tenant_token,
-        }.get(header.lower())
-        return None if value is None else {header: value}
-    if scheme.get("type") == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
-        superadmin = "superadmin" in (name + str(scheme.get("x-bearerInfoFunc", ""))).lower()
-        if stem == "gateway" and superadmin:
-            return {"Authorization": f"Bearer {server.superadmin_jwt()}"}
-    return None
 
 
 def execute(server: DemoServer, spec: dict[str, Any], operation: SpecOperation, case: Case) -> list[str]:
