@@ -10,6 +10,12 @@ import pytest
 from tests.contract.demo_server import DemoServer
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "contract_cli: the docs' schemathesis commands against live servers (slow, minutes)"
+    )
+
+
 @pytest.fixture(scope="session")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     """`tokensmith demo` on a fresh database, then `tokensmith serve --testing` with Swagger UI on."""
