@@ -10,7 +10,7 @@ settings the commands use), in one `bash -euo pipefail`, in the directory of a f
 `tokensmith demo` (its output in `demo.txt`, as the page's own demo block leaves it), with `$BASE` the
 server's address and the server's database in the environment (so `tokensmith conf` reaches it). The
 one rewrite bounds the run for CI: `--max-examples N` becomes `$CONTRACT_MAX_EXAMPLES` (default 5) and
-each `schemathesis run` gets `--max-time $CONTRACT_MAX_TIME` (seconds, default 25).
+each `schemathesis run` gets `--max-time $CONTRACT_MAX_TIME` (seconds, default 15).
 
 After the block: exit 0 (schemathesis exits non-zero on any failure), the server alive, each credential
 variable the block's first command presents still authenticated, and Swagger UI still on.
@@ -36,7 +36,7 @@ from tests.contract.demo_server import DemoServer
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "contract-testing.md"
 MAX_EXAMPLES = os.environ.get("CONTRACT_MAX_EXAMPLES", "5")
-MAX_TIME = os.environ.get("CONTRACT_MAX_TIME", "25")
+MAX_TIME = os.environ.get("CONTRACT_MAX_TIME", "15")
 _FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>\S*)\s*$")
 _MARKER = re.compile(r"^\s*<!--\s*contract-(?P<kind>run|setup)(?::\s*(?P<name>[\w-]+))?\s*-->\s*$")
 
