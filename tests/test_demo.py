@@ -150,6 +150,18 @@ def test_every_demo_token_authenticates_as_its_user(served: DemoServer):
     assert not wrong, "demo credentials that do not authenticate as documented:\n" + "\n".join(wrong)
 
 
+def test_the_demo_tenants_have_the_documented_external_ids(served: DemoServer):
+    """The examples name Acme by its externalId; a seeded tenant must keep the one demo.yaml gives."""
+    reply = httpx.get(
+        f"{served.url}/gateway/api/v1/platform/tenants",
+        headers={"Authorization": f"Bearer {served.superadmin_jwt()}"},
+        timeout=30,
+    )
+    assert reply.status_code == 200, reply.text
+    listed = {t["name"]: t["tenantExternalId"] for t in reply.json()["resultData"]}
+    assert listed == {t["name"]: t["externalId"] for t in DATA["tenants"]}
+
+
 def test_every_demo_password_logs_in(served: DemoServer):
     """The users' passwords in demo.yaml (the gateway superadmin's through the gateway login)."""
     wrong = []
