@@ -613,7 +613,9 @@ def test_no_generated_name_carries_an_internal_prefix(generated_client, stem):
 
 # How the generated `_get_kwargs` sends each body kind, and the media types of the spec behind each.
 _BODY_BRANCH = re.compile(
-    r'isinstance\(body,\s*(?P<cls>\w+)\):\s*\n\s*_kwargs\["(?P<kind>json|data|files)"\]'
+    r"isinstance\(body,\s*(?P<cls>(?!Unset\b)\w+)\):\s*\n"
+    r"(?:\s*if not isinstance\(body, Unset\):\s*\n)?"  # an optional body's guard
+    r'\s*_kwargs\["(?P<kind>json|data|files)"\]'
 )
 _BODY_ONLY = re.compile(r'_kwargs\["(?P<kind>json|data|files)"\]')
 _BODY_RAW = re.compile(r'_kwargs\["(?P<kind>json|data|files)"\]\s*=\s*body\s*$', re.MULTILINE)
