@@ -88,6 +88,25 @@ def first_command_variables(text: str) -> list[str]:
     return sorted(set(re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)\}?", first)) - {"BASE"})
 
 
+_FAILURE_HEADING = re.compile(
+    r"^_{3,} (?P<operation>(?:GET|PUT|POST|PATCH|DELETE|HEAD|OPTIONS) \S+) _{3,}$", re.MULTILINE
+)
+
+
+def failing_operations(output: str) -> list[str]:
+    """`METHOD /path` of each failure section schemathesis printed (one heading per failing operation)."""
+    return list(dict.fromkeys(match["operation"] for match in _FAILURE_HEADING.finditer(output)))
+
+
+def failures_section(output: str, limit: int = 8000) -> str:
+    """The FAILURES part of a schemathesis report (each failing case, with its curl to replay it)."""
+    start = output.find("= FAILURES =")
+    end = output.find("= SUMMARY =", start if start >= 0 else 0)
+    part = output[start:end] if start >= 0 else output[-limit:]
+    summary = output[end:] if end >= 0 else ""
+    return (part[:limit] + ("\n[…]" if len(part) > limit else "")) + "\n" + summary[-2500:]
+
+
 BLOCKS = marked_blocks()
 RUNS = [block for block in BLOCKS if block.kind == "run"]
 SETUP = [block for block in BLOCKS if block.kind == "setup"]
@@ -168,10 +187,13 @@ def test_the_docs_schemathesis_commands_pass_and_leave_the_server_usable(
         reported = server.directory / ".contract-vars"
         lines = reported.read_text().splitlines() if reported.exists() else []
         variables = dict(line.split("=", 1) for line in lines if "=" in line)
-        summary = done.stdout[-6000:]
+        output = server.directory / "schemathesis-output.txt"
+        output.write_text(done.stdout + "\n--- stderr\n" + done.stderr)
         assert done.returncode == 0, (
-            f"{DOC.name}:{block.line} ({block.name}) exited {done.returncode}:\n{summary}\n"
-            f"--- errors\n{done.stderr[-3000:]}\n--- server log\n{server.log_tail(2000)}"
+            f"{DOC.name}:{block.line} ({block.name}) exited {done.returncode}; failing operations:\n  "
+            + "\n  ".join(failing_operations(done.stdout) or ["(none named: see the output)"])
+            + f"\n--- the failures\n{failures_section(done.stdout)}\n--- errors\n{done.stderr[-3000:]}"
+            f"\n--- whole output: {output}\n--- server log\n{server.log_tail(1500)}"
         )
         assert server.alive(), server.log_tail()
         dead = _still_authenticated(server, variables)
