@@ -60,6 +60,10 @@ STOP_WORKERS_SECONDS = 30.0  # at shutdown, how long the job workers get to fini
 
 # Extra public URLs of a spec's JSON (Alation serves its token API's spec here).
 SPEC_ALIASES = {"/openapi/api_authentication/": "integration"}
+# Where each mounted dialect serves its spec, under its base path: the file itself, and the same
+# document as JSON (what Swagger UI and `openapi-python-client --url` fetch).
+SPEC_FILES = {"/openapi.yaml": "yaml", "/openapi.json": "json"}
+SPEC_MEDIA_TYPES = {"yaml": "application/yaml", "json": "application/json"}
 
 # Connexion warns on every request to an operation that accepts several media types; that is by design here.
 logging.getLogger("connexion.operations.openapi3").setLevel(logging.ERROR)
@@ -108,7 +112,12 @@ def create_app(
         jsonifier=Jsonifier(_OrJson),
         validator_map=VALIDATORS,
         uri_parser_class=URIParser,
-        swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path=SWAGGER_UI_PATH),
+        # serve_spec=False: Connexion would serve its own processed copy of each spec (every `$ref`
+        # inlined, `servers` rewritten); `TokensmithApp` serves the files as they are instead (see
+        # `served_specs`), at the URL the UI page still points at (`<base>/openapi.json`).
+        swagger_ui_options=SwaggerUIOptions(
+            swagger_ui=True, swagger_ui_path=SWAGGER_UI_PATH, serve_spec=False
+        ),
         validate_responses=settings.validate_responses,
     )
     known = connexion_adapter.prepare(app)  # False: Connexion is not the one the fast paths know
@@ -151,7 +160,23 @@ def operation_templates() -> dict[tuple[str, str], str]:
 
 
 def load_spec_json(stem: str) -> bytes:
-    return orjson.dumps(routes.spec(stem))
+    """The spec file's document as JSON: what the server itself read from the YAML, nothing added or
+    resolved, so a client generated from the URL is the one generated from the file. (A key YAML reads as
+    a number, an unquoted `200:`, is written as its text rather than refused: the spec still serves.)"""
+    return orjson.dumps(routes.spec(stem), option=orjson.OPT_NON_STR_KEYS)
+
+
+def served_specs(dialects: Sequence[tuple[str, str, Any]]) -> dict[str, tuple[bytes, str]]:
+    """path → (body, media type) of every spec URL: `<base>/openapi.yaml` (the file's very bytes) and
+    `<base>/openapi.json` (the same document) for each mounted dialect, and the `SPEC_ALIASES`."""
+    served: dict[str, tuple[bytes, str]] = {
+        alias: (load_spec_json(stem), SPEC_MEDIA_TYPES["json"]) for alias, stem in SPEC_ALIASES.items()
+    }
+    for stem, base, _wire in dialects:
+        for suffix, kind in SPEC_FILES.items():
+            body = routes.spec_path(stem).read_bytes() if kind == "yaml" else load_spec_json(stem)
+            served[f"{base}{suffix}"] = (body, SPEC_MEDIA_TYPES[kind])
+    return served
 
 
 class TokensmithApp:
@@ -180,7 +205,7 @@ class TokensmithApp:
         self.direct = direct
         self.core = core
         self.settings = settings
-        self._specs = {alias: load_spec_json(stem) for alias, stem in SPEC_ALIASES.items()}
+        self._specs = served_specs(routes.mounted(settings.testing))
         self._templates = operation_templates()
         self.metrics = observability.Metrics(core, settings.metrics_token)
         self.proxies = TrustedProxies(settings.trusted_proxies)
@@ -259,7 +284,7 @@ class TokensmithApp:
             await self._error(send, path, HTTPException(404, "Not found."))
             return
         if path in self._specs and scope["method"] in ("GET", "HEAD"):
-            await _send_bytes(send, 200, self._specs[path], "application/json")
+            await _send_bytes(send, 200, *self._specs[path])
             return
 
         limit = self.settings.max_body_bytes

@@ -92,7 +92,7 @@ def _checked(new: NewTenant) -> NewTenant:
         admin_email=new.admin_email,
         admin_first_name=new.admin_first_name,
         admin_last_name=new.admin_last_name,
-        external_id=new.external_id,
+        external_id=new.external_id,  # a seed's chosen id (the demo's Acme): dropping it made a random one
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import importlib
+import inspect
 import json
 import pkgutil
 import re
@@ -34,8 +35,21 @@ import attrs
 import httpx
 import pytest
 
+from handlers import routes
 from tests.conftest import PASSWORD
-from tests.contract.specs import STEMS_AND_BASES, operations, spec_path
+from tests.contract.demo_server import DemoServer, credential_headers
+from tests.contract.specs import (
+    STEMS_AND_BASES,
+    SpecOperation,
+    first_success,
+    load_spec,
+    media_examples,
+    operations,
+    request_body,
+    spec_operations,
+    spec_path,
+    status_matches,
+)
 from tokensmith.models import User
 
 PACKAGE_PREFIX = "tokensmith_generated_"
@@ -124,18 +138,23 @@ def _generate(stem: str, root: Path) -> GeneratedClient:
     importlib.invalidate_caches()
     package = importlib.import_module(package_name)
     generated = GeneratedClient(stem=stem, package=package)
+    broken = []
     for info in pkgutil.walk_packages(package.__path__, prefix=f"{package_name}."):
         try:
             module = importlib.import_module(info.name)
         except Exception as exc:  # the generator wrote code that does not even import
-            pytest.fail(
-                f"openapi/{stem}.yaml: generated module {info.name} fails to import: {exc!r}", pytrace=False
-            )
+            broken.append(f"{info.name.removeprefix(package_name + '.')}: {exc!r}")
+            continue
         if ".api." in info.name and hasattr(module, "sync_detailed"):
             source = Path(module.__file__ or "").read_text()
             match = _URL_IN_MODULE.search(source)
             assert match, f"cannot find the method and URL in generated module {info.name}"
             generated.operations[_path_key(match["method"], match["url"])] = module
+    if broken:
+        pytest.fail(
+            f"openapi/{stem}.yaml: generated modules that fail to import:\n  - " + "\n  - ".join(broken),
+            pytrace=False,
+        )
     return generated
 
 
@@ -521,9 +540,14 @@ def ops_flow(ctx: FlowContext) -> None:
 # --- the tests ---------------------------------------------------------------------------------
 
 STEM_IDS = [stem for stem, _base in STEMS_AND_BASES]
+# Every spec a testing-mode server serves: the testing API's spec is generated and round-tripped too.
+ALL_STEMS = [stem for stem, _base, _wire in routes.mounted(testing=True)]
+ALL_BASES = {stem: base for stem, base, _wire in routes.mounted(testing=True)}
+# What an operationId that names a Python path left in generated names (`handlers_integration_…`).
+INTERNAL_PREFIXES = ("handlers_", "handlers.")
 
 
-@pytest.mark.parametrize("stem", STEM_IDS)
+@pytest.mark.parametrize("stem", ALL_STEMS)
 def test_every_spec_generates_a_client_with_a_working_function_per_operation(generated_client, stem):
     client = generated_client(stem)
     declared = {_path_key(op.method, op.path): str(op) for op in operations(stem)}
@@ -559,3 +583,174 @@ def test_main_flow_through_the_generated_client_against_a_live_server(
             make_user=make_user,
         )
     )
+
+
+# --- names and body kinds, over every operation of every spec -------------------------------------------
+
+
+def internal_names(client: GeneratedClient) -> list[str]:
+    """Module, function and class names of the generated package that carry an internal prefix."""
+    found = []
+    package = client.package
+    for info in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}."):
+        relative = info.name.removeprefix(f"{package.__name__}.")
+        if any(part.lower().startswith(INTERNAL_PREFIXES) for part in relative.split(".")):
+            found.append(f"module {relative}")
+        module = sys.modules[info.name]
+        for name, member in vars(module).items():
+            defined_here = getattr(member, "__module__", None) == info.name
+            if defined_here and callable(member) and name.lower().startswith(INTERNAL_PREFIXES):
+                found.append(f"{relative}.{name}")
+    return found
+
+
+@pytest.mark.parametrize("stem", ALL_STEMS)
+def test_no_generated_name_carries_an_internal_prefix(generated_client, stem):
+    client = generated_client(stem)
+    found = internal_names(client)
+    assert not found, f"openapi/{stem}.yaml: generated names with an internal prefix: {found}"
+
+
+# How the generated `_get_kwargs` sends each body kind, and the media types of the spec behind each.
+_BODY_BRANCH = re.compile(
+    r"isinstance\(body,\s*(?P<cls>(?!Unset\b)\w+)\):\s*\n"
+    r"(?:\s*if not isinstance\(body, Unset\):\s*\n)?"  # an optional body's guard
+    r'\s*_kwargs\["(?P<kind>json|data|files)"\]'
+)
+_BODY_ONLY = re.compile(r'_kwargs\["(?P<kind>json|data|files)"\]')
+_BODY_RAW = re.compile(r'_kwargs\["(?P<kind>json|data|files)"\]\s*=\s*body\s*$', re.MULTILINE)
+RAW = "(sent as it is)"  # a body kind whose value the generated code sends without a model
+KIND_MEDIA_TYPES = {
+    "json": lambda media_type: "json" in media_type,
+    "data": lambda media_type: media_type == "application/x-www-form-urlencoded",
+    "files": lambda media_type: media_type == "multipart/form-data",
+}
+
+
+def body_kinds(module: ModuleType) -> dict[str, list[str]]:
+    """kind (`json`, `data` = form, `files` = multipart) → the model class names the generated function
+    sends that way (empty: whatever its `body` parameter is annotated with; several: an `anyOf`)."""
+    source = Path(module.__file__ or "").read_text()
+    branches: dict[str, list[str]] = {}
+    for match in _BODY_BRANCH.finditer(source):
+        branches.setdefault(match["kind"], []).append(match["cls"])
+    for match in _BODY_RAW.finditer(source):
+        branches.setdefault(match["kind"], []).append(RAW)
+    for match in _BODY_ONLY.finditer(source):
+        branches.setdefault(match["kind"], [])
+    return branches
+
+
+def coerce(value: Any, annotation: Any, models: ModuleType) -> Any:
+    """A spec example (JSON data) as the generated code wants it: a model, an enum member, a datetime."""
+    import enum
+
+    if isinstance(annotation, str):
+        annotation = getattr(models, annotation, Any)
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        for arm in typing.get_args(annotation):
+            if arm is type(None) or getattr(arm, "__name__", "") == "Unset":
+                continue
+            try:
+                return coerce(value, arm, models)
+            except (TypeError, ValueError, KeyError, AttributeError):
+                continue
+        raise TypeError(f"{value!r} fits none of {annotation}")
+    if isinstance(annotation, type):
+        if attrs.has(annotation) and isinstance(value, dict):
+            return annotation.from_dict(value)
+        if issubclass(annotation, enum.Enum):
+            return annotation(value)
+        if issubclass(annotation, datetime) and isinstance(value, str):
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if annotation in (int, float, str, bool) and not isinstance(value, annotation):
+            raise TypeError(f"{value!r} is not a {annotation.__name__}")
+    return value
+
+
+def python_name(name: str) -> str:
+    """The argument name the generator gives a parameter (its own snake case; a keyword gets `_`)."""
+    import keyword
+
+    from openapi_python_client.strings import snake_case
+
+    converted = snake_case(name)
+    return f"{converted}_" if keyword.iskeyword(converted) else converted
+
+
+def round_trip(
+    server: DemoServer, client: GeneratedClient, spec: dict[str, Any], operation: SpecOperation
+) -> list[str]:
+    """Send each body kind the generated function offers, built from the spec's example for that media
+    type, on a freshly reset demo server; what went wrong (empty: each answered its first 2xx)."""
+    module = client.operations.get(_path_key(operation.method, operation.path))
+    if module is None:
+        return ["no generated function"]
+    content = (request_body(spec, operation) or {}).get("content") or {}
+    signature = inspect.signature(module.sync_detailed)
+    hints = typing.get_type_hints(module.sync_detailed, globalns=vars(module))
+    problems = []
+    arguments: dict[str, Any] = {}
+    for parameter in operation.parameters:
+        examples = media_examples(spec, parameter)
+        name = python_name(parameter["name"])
+        if not examples:
+            problems.append(f"{parameter.get('in')} parameter {parameter['name']!r}: no example")
+        elif name not in signature.parameters:
+            problems.append(f"parameter {parameter['name']!r}: the function has no argument {name!r}")
+        else:
+            arguments[name] = coerce(examples[0][1], hints.get(name, Any), client.models)
+    if problems:
+        return problems
+    for kind, class_names in body_kinds(module).items():
+        media_type = next((m for m in content if KIND_MEDIA_TYPES[kind](m.split(";")[0].lower())), None)
+        if media_type is None:
+            problems.append(f"{kind} body: the generated code sends one, the spec lists no such media type")
+            continue
+        examples = media_examples(spec, content[media_type])
+        if not examples:
+            problems.append(f"{media_type}: no example to send")
+            continue
+        annotation: Any = hints.get("body", Any)
+        if class_names:  # the models the generated code sends this way, as one union
+            arms = tuple(Any if name == RAW else getattr(client.models, name) for name in class_names)
+            annotation = typing.Union[arms]  # noqa: UP007 (built at run time)
+        try:
+            body = coerce(examples[0][1], annotation, client.models)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            problems.append(f"{media_type}: the example does not make a {annotation}: {exc!r}")
+            continue
+        server.reset()
+        generated = client.package.Client(
+            base_url=server.url + ALL_BASES[client.stem],
+            headers=credential_headers(server, spec, operation),
+            raise_on_unexpected_status=False,
+        )
+        try:
+            reply = module.sync_detailed(client=generated, body=body, **arguments)
+        except Exception as exc:  # the generated code itself failed (encoding, parsing)
+            problems.append(f"{media_type} ({kind}): the generated function raised {exc!r}")
+            continue
+        expected = first_success(spec, operation)
+        if expected is None or not status_matches(expected, reply.status_code):
+            problems.append(
+                f"{media_type} ({kind}): expected {expected}, got {reply.status_code} {reply.content[:300]!r}"
+            )
+    return problems
+
+
+@pytest.mark.parametrize("stem", ALL_STEMS)
+def test_every_body_kind_the_client_offers_round_trips_on_the_demo_server(
+    generated_client, demo_server: DemoServer, stem: str
+):
+    """JSON, form and multipart bodies, as the generated client encodes them, from the spec's examples."""
+    client = generated_client(stem)
+    spec = load_spec(stem)
+    problems = []
+    for operation in spec_operations(stem, spec):
+        if request_body(spec, operation) is None:
+            continue
+        problems += [f"{operation.test_id}: {p}" for p in round_trip(demo_server, client, spec, operation)]
+    assert demo_server.alive(), demo_server.log_tail()
+    assert not problems, f"openapi/{stem}.yaml through its generated client:\n  - " + "\n  - ".join(problems)
