@@ -6,6 +6,7 @@ tenants:  [{name: Acme, subDomain: acme, externalId: <a UUID; optional>,
            admin: {username: acme-admin, password: "…"}}]
 tokens:   [{user: alice, value: "tsr_…", name: ci}, {user: alice, parent: "tsr_…", value: "tsa_…"}]
 workflows: [{tenant: acme, definitions: [<what `tokensmith tenant workflows import` reads>]}]
+runs:     [{tenant: acme, workflowIdentifier: sample_workflow, variables: {…}}]  # queued, as a trigger
 ```
 
 Workflow definitions are the gateway dialect's documents, and a seeded tenant's token is a gateway
@@ -41,7 +42,7 @@ TOKEN_DIALECTS = core_seed.TokenDialects(
 def document_from(raw: Any) -> core_seed.SeedDocument:
     """The typed document, or InvalidValue naming the entry and field that is wrong."""
     raw = _mapping(raw, "The seed document")
-    unknown = set(raw) - {"users", "tenants", "tokens", "workflows"}
+    unknown = set(raw) - {"users", "tenants", "tokens", "workflows", "runs"}
     if unknown:
         raise InvalidValue("document", f"Unknown part(s) of a seed document: {', '.join(sorted(unknown))}.")
     return core_seed.SeedDocument(
@@ -49,6 +50,7 @@ def document_from(raw: Any) -> core_seed.SeedDocument:
         tenants=[_tenant(item, f"tenants[{i}]") for i, item in enumerate(_list(raw, "tenants"))],
         tokens=[_token(item, f"tokens[{i}]") for i, item in enumerate(_list(raw, "tokens"))],
         workflows=[_workflows(item, f"workflows[{i}]") for i, item in enumerate(_list(raw, "workflows"))],
+        runs=[_run(item, f"runs[{i}]") for i, item in enumerate(_list(raw, "runs"))],
     )
 
 
@@ -79,6 +81,7 @@ def answer(done: core_seed.Seeded) -> dict[str, Any]:
             for token in done.tokens
         ],
         "workflows": done.workflows,
+        "runs": done.runs,
     }
 
 
@@ -186,6 +189,19 @@ def _workflows(item: Any, where: str) -> core_seed.SeedWorkflows:
     return core_seed.SeedWorkflows(
         tenant=_text(item, "tenant", where).lower(),  # type: ignore[union-attr]
         definitions=gateway_wire.definitions_from_document(item.get("definitions")),
+    )
+
+
+def _run(item: Any, where: str) -> core_seed.SeedRun:
+    item = _mapping(item, where)
+    _known(item, {"tenant", "workflowIdentifier", "variables"}, where)
+    variables = item.get("variables") or {}
+    if not isinstance(variables, dict):
+        raise InvalidValue("variables", f"{where}.variables must be an object.")
+    return core_seed.SeedRun(
+        tenant=_text(item, "tenant", where).lower(),  # type: ignore[union-attr]
+        workflow=_text(item, "workflowIdentifier", where),  # type: ignore[arg-type]
+        variables=variables,
     )
 
 

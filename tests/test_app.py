@@ -133,3 +133,11 @@ def test_a_json_media_type_in_any_case_is_read_as_json(settings, clock, make_use
             )
             assert response.status_code == 200, response.text
     app.core.db.dispose()
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: Path(p).stem)
+def test_spec_reads_the_same_with_any_yaml_parser(path):
+    """The server reads its specs with libyaml, which lets `{type: about:blank}` pass; the pure-Python
+    parser (what generators and other tools use) refuses it. A spec must mean the same to both."""
+    text = Path(path).read_text()
+    assert yaml.load(text, Loader=yaml.SafeLoader) == routes.spec(Path(path).stem)  # noqa: S506

@@ -110,7 +110,19 @@ def test_every_demo_token_authenticates_as_its_user(served: DemoServer):
     for index, entry in enumerate(DATA["tokens"]):
         value, user_id = entry["value"], USER_IDS[entry["user"]]
         kind, dialect = value[:4], entry.get("dialect", "")
-        if kind == "tsr_":
+        if kind == "tsr_" and dialect == "commandcenter":  # a V4 entry's refresh half: alice lists it
+            reply = httpx.get(
+                f"{url}/commandcenter/api/V4/AccessToken",
+                headers={"Authtoken": f"QSDK {DATA['tokens'][3]['value']}"},
+                timeout=30,
+            )
+            names = (
+                [e.get("tokenName") for e in reply.json().get("tokens", [])]
+                if reply.status_code == 200
+                else []
+            )
+            ok = entry["name"] in names and entry["user"] == "alice"
+        elif kind == "tsr_":
             reply = httpx.post(
                 f"{url}/integration/v1/validateRefreshToken/",
                 json={"refresh_token": value, "user_id": user_id},

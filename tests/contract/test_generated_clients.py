@@ -423,7 +423,9 @@ def commandcenter_flow(ctx: FlowContext) -> None:
         cc.call(
             "POST /V4/AccessToken",
             session,
-            body=m.CreateAccessTokenRequest(token_name="generated-client", token_type="ALL"),
+            body=m.CreateRenewableAccessToken(
+                token_name="generated-client", token_type=m.RenewableTokenTypeType0.ALL
+            ),
         ),
         200,
         m.CreatedAccessToken,
@@ -670,13 +672,11 @@ def coerce(value: Any, annotation: Any, models: ModuleType) -> Any:
 
 
 def python_name(name: str) -> str:
-    """The argument name the generator gives a parameter (its own snake case; a keyword gets `_`)."""
-    import keyword
+    """The argument name the generator gives a parameter (its own snake case; a keyword or a builtin
+    it reserves, such as `format`, gets `_`)."""
+    from openapi_python_client.strings import fix_reserved_words, snake_case
 
-    from openapi_python_client.strings import snake_case
-
-    converted = snake_case(name)
-    return f"{converted}_" if keyword.iskeyword(converted) else converted
+    return fix_reserved_words(snake_case(name))
 
 
 def round_trip(

@@ -87,11 +87,22 @@ class SeedWorkflows:
 
 
 @dataclass(frozen=True)
+class SeedRun:
+    """A run of a tenant's workflow, triggered as the gateway would (queued: a worker, or
+    `jobs.run_due`, runs it)."""
+
+    tenant: str  # the sub-domain
+    workflow: str  # the definition's identifier
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class SeedDocument:
     users: list[SeedUser] = field(default_factory=list)
     tenants: list[SeedTenant] = field(default_factory=list)
     tokens: list[SeedToken] = field(default_factory=list)
     workflows: list[SeedWorkflows] = field(default_factory=list)
+    runs: list[SeedRun] = field(default_factory=list)
 
 
 @dataclass
@@ -102,12 +113,13 @@ class Seeded:
     tenants: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: list[dict[str, Any]] = field(default_factory=list)
     workflows: dict[str, list[str]] = field(default_factory=dict)
+    runs: list[str] = field(default_factory=list)  # trigger ids
 
 
 def seed(
     core: Core, document: SeedDocument, tenant_format: jwt_tokens.JwtFormat, dialects: TokenDialects
 ) -> Seeded:
-    """Create everything in the document, in order: users, tenants, tokens, workflows. Each part is
+    """Create everything in the document, in order: users, tenants, tokens, workflows, runs. Each part is
     checked by the same rules as the API that would create it (password rules, username rules…); a
     failure stops the seed there and says which entry failed."""
     done = Seeded()
@@ -140,6 +152,14 @@ def seed(
                 raise NotFound(f"No tenant has the sub-domain {batch.tenant!r}.")
             imported = workflows.import_definitions(core, external_id, batch.definitions, actor=ACTOR)
         done.workflows.setdefault(batch.tenant, []).extend(d.identifier for d in imported)
+    for index, run in enumerate(document.runs):
+        with _entry("runs", index):
+            with core.db.read() as session:
+                tenant_id = session.scalar(select(Tenant.id).where(Tenant.sub_domain == run.tenant))
+            if tenant_id is None:
+                raise NotFound(f"No tenant has the sub-domain {run.tenant!r}.")
+            triggered = workflows.trigger(core, tenant_id, run.workflow, run.variables)
+        done.runs.append(triggered.record.trigger_id)
     return done
 
 
