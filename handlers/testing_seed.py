@@ -7,6 +7,7 @@ tenants:  [{name: Acme, subDomain: acme, externalId: <a UUID; optional>,
 tokens:   [{user: alice, value: "tsr_…", name: ci}, {user: alice, parent: "tsr_…", value: "tsa_…"}]
 workflows: [{tenant: acme, definitions: [<what `tokensmith tenant workflows import` reads>]}]
 runs:     [{tenant: acme, workflowIdentifier: sample_workflow, variables: {…}}]  # queued, as a trigger
+webhooks: [{user: alice, url: "http://127.0.0.1:9000/hook", events: [token.revoked], id: <optional>}]
 ```
 
 Workflow definitions are the gateway dialect's documents, and a seeded tenant's token is a gateway
@@ -42,7 +43,7 @@ TOKEN_DIALECTS = core_seed.TokenDialects(
 def document_from(raw: Any) -> core_seed.SeedDocument:
     """The typed document, or InvalidValue naming the entry and field that is wrong."""
     raw = _mapping(raw, "The seed document")
-    unknown = set(raw) - {"users", "tenants", "tokens", "workflows", "runs"}
+    unknown = set(raw) - {"users", "tenants", "tokens", "workflows", "runs", "webhooks"}
     if unknown:
         raise InvalidValue("document", f"Unknown part(s) of a seed document: {', '.join(sorted(unknown))}.")
     return core_seed.SeedDocument(
@@ -51,6 +52,7 @@ def document_from(raw: Any) -> core_seed.SeedDocument:
         tokens=[_token(item, f"tokens[{i}]") for i, item in enumerate(_list(raw, "tokens"))],
         workflows=[_workflows(item, f"workflows[{i}]") for i, item in enumerate(_list(raw, "workflows"))],
         runs=[_run(item, f"runs[{i}]") for i, item in enumerate(_list(raw, "runs"))],
+        webhooks=[_webhook(item, f"webhooks[{i}]") for i, item in enumerate(_list(raw, "webhooks"))],
     )
 
 
@@ -82,6 +84,7 @@ def answer(done: core_seed.Seeded) -> dict[str, Any]:
         ],
         "workflows": done.workflows,
         "runs": done.runs,
+        "webhooks": done.webhooks,
     }
 
 
@@ -202,6 +205,21 @@ def _run(item: Any, where: str) -> core_seed.SeedRun:
         tenant=_text(item, "tenant", where).lower(),  # type: ignore[union-attr]
         workflow=_text(item, "workflowIdentifier", where),  # type: ignore[arg-type]
         variables=variables,
+    )
+
+
+def _webhook(item: Any, where: str) -> core_seed.SeedWebhook:
+    item = _mapping(item, where)
+    _known(item, {"user", "url", "events", "description", "id"}, where)
+    events = item.get("events")
+    if not isinstance(events, list):
+        raise InvalidValue("events", f"{where}.events must be a list of event types.")
+    return core_seed.SeedWebhook(
+        user=_text(item, "user", where),  # type: ignore[arg-type]
+        url=_text(item, "url", where),  # type: ignore[arg-type]
+        events=events,
+        description=_text(item, "description", where, required=False),
+        id=_text(item, "id", where, required=False),
     )
 
 

@@ -22,6 +22,7 @@ from tokensmith import (
     audit,
     crypto,
     jwt_tokens,
+    policy,
     runtime,
     scoped_tokens,
     tenants,
@@ -31,6 +32,7 @@ from tokensmith import (
     workflows,
 )
 from tokensmith.core import Core
+from tokensmith.webhooks import subscriptions as webhook_subscriptions
 from tokensmith.errors import Conflict, InvalidValue, NotFound, TokensmithError
 from tokensmith.models import Credential, Tenant, User
 
@@ -97,12 +99,24 @@ class SeedRun:
 
 
 @dataclass(frozen=True)
+class SeedWebhook:
+    """A webhook subscription of a user's, as `POST /api/v1/webhooks` would make it; `id` may be chosen."""
+
+    user: str
+    url: str
+    events: list[str]
+    description: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True)
 class SeedDocument:
     users: list[SeedUser] = field(default_factory=list)
     tenants: list[SeedTenant] = field(default_factory=list)
     tokens: list[SeedToken] = field(default_factory=list)
     workflows: list[SeedWorkflows] = field(default_factory=list)
     runs: list[SeedRun] = field(default_factory=list)
+    webhooks: list[SeedWebhook] = field(default_factory=list)
 
 
 @dataclass
@@ -114,12 +128,14 @@ class Seeded:
     tokens: list[dict[str, Any]] = field(default_factory=list)
     workflows: dict[str, list[str]] = field(default_factory=dict)
     runs: list[str] = field(default_factory=list)  # trigger ids
+    webhooks: list[dict[str, str]] = field(default_factory=list)  # id and signing secret (shown once)
 
 
 def seed(
     core: Core, document: SeedDocument, tenant_format: jwt_tokens.JwtFormat, dialects: TokenDialects
 ) -> Seeded:
-    """Create everything in the document, in order: users, tenants, tokens, workflows, runs. Each part is
+    """Create everything in the document, in order: users, tenants, tokens, workflows, runs, webhooks. Each
+    part is
     checked by the same rules as the API that would create it (password rules, username rules…); a
     failure stops the seed there and says which entry failed."""
     done = Seeded()
@@ -160,6 +176,17 @@ def seed(
                 raise NotFound(f"No tenant has the sub-domain {run.tenant!r}.")
             triggered = workflows.trigger(core, tenant_id, run.workflow, run.variables)
         done.runs.append(triggered.record.trigger_id)
+    for index, hook in enumerate(document.webhooks):
+        with _entry("webhooks", index):
+            with core.db.read() as session:
+                owner = session.scalar(select(User).where(User.username_key == usernames.key(hook.user)))
+            subscriber = policy.standing_owner(owner, None)
+            if subscriber is None:
+                raise NotFound(f"No enabled user is called {hook.user!r}.")
+            made = webhook_subscriptions.create(
+                core, subscriber, hook.url, hook.events, hook.description, public_id=hook.id
+            )
+        done.webhooks.append({"id": made.view.webhook.public_id, "secret": made.secret})
     return done
 
 

@@ -76,9 +76,22 @@ def _owner_limit(session: Session, user_id: int | None, tenant_id: int | None) -
         raise Conflict(f"At most {MAX_PER_OWNER} webhook subscriptions per owner; delete one first.")
 
 
-def create(core: Core, actor: Principal, url: Any, events: Any, description: Any = None) -> Created:
-    """Subscribe the actor (a user, admin, superadmin or tenant) to `events`, sent to `url`."""
+def create(
+    core: Core,
+    actor: Principal,
+    url: Any,
+    events: Any,
+    description: Any = None,
+    *,
+    public_id: str | None = None,
+) -> Created:
+    """Subscribe the actor (a user, admin, superadmin or tenant) to `events`, sent to `url`. `public_id`:
+    one a seed document chooses (the demo's subscription is named by the specs' examples)."""
     event_types = check_events(events)
+    if public_id is not None and not _is_public_id(public_id):
+        raise InvalidValue(
+            "id", f"A webhook id is {PUBLIC_ID_PREFIX} and {PUBLIC_ID_LENGTH} letters and digits."
+        )
     text = _description(description)
     now = core.clock.now()
     user_id, tenant_id = policy.webhook_owner(actor)
@@ -86,7 +99,9 @@ def create(core: Core, actor: Principal, url: Any, events: Any, description: Any
         allow_private = bool(runtime.get_value(session, urls.PRIVATE_SETTING))
         target = urls.check_url(url, allow_private=allow_private)
         _owner_limit(session, user_id, tenant_id)
-        public_id = PUBLIC_ID_PREFIX + crypto.random_base62(PUBLIC_ID_LENGTH)
+        if public_id is not None and session.scalar(select(Webhook.id).where(Webhook.public_id == public_id)):
+            raise Conflict(f"A webhook with the id {public_id!r} already exists.")
+        public_id = public_id or PUBLIC_ID_PREFIX + crypto.random_base62(PUBLIC_ID_LENGTH)
         secret = signing.new_secret()
         row = Webhook(
             public_id=public_id,
@@ -116,6 +131,16 @@ def create(core: Core, actor: Principal, url: Any, events: Any, description: Any
             session.scalar(select(Tenant.external_id).where(Tenant.id == tenant_id)) if tenant_id else None
         )
     return Created(SubscriptionView(row, owner_username, owner_tenant), secret)
+
+
+def _is_public_id(text: str) -> bool:
+    body = text.removeprefix(PUBLIC_ID_PREFIX)
+    return (
+        text.startswith(PUBLIC_ID_PREFIX)
+        and len(body) == PUBLIC_ID_LENGTH
+        and body.isascii()
+        and body.isalnum()
+    )
 
 
 def _query() -> Any:
