@@ -32,9 +32,9 @@ from tokensmith import (
     workflows,
 )
 from tokensmith.core import Core
-from tokensmith.webhooks import subscriptions as webhook_subscriptions
 from tokensmith.errors import Conflict, InvalidValue, NotFound, TokensmithError
 from tokensmith.models import Credential, Tenant, User
+from tokensmith.webhooks import subscriptions as webhook_subscriptions
 
 ACTOR = "testing"
 DEFAULT_SESSION_IDLE_MINUTES = 30
