@@ -91,6 +91,7 @@ def _checked(new: NewTenant) -> NewTenant:
         admin_email=new.admin_email,
         admin_first_name=new.admin_first_name,
         admin_last_name=new.admin_last_name,
+        external_id=new.external_id,
     )
 
 
