@@ -17,6 +17,7 @@ import gc
 import logging
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -47,7 +48,7 @@ from handlers.connexion_adapter import VALIDATORS
 from handlers.direct import DirectRoutes
 from handlers.routes import DIALECTS
 from handlers.validation import URIParser
-from tokensmith import runtime
+from tokensmith import jobs, runtime
 from tokensmith.clock import Clock
 from tokensmith.config import Settings
 from tokensmith.core import Core
@@ -55,6 +56,7 @@ from tokensmith.errors import TokensmithError
 from tokensmith.networks import TrustedProxies
 
 SWAGGER_UI_PATH = "/ui"
+STOP_WORKERS_SECONDS = 30.0  # at shutdown, how long the job workers get to finish the jobs in hand
 
 # Extra public URLs of a spec's JSON (Alation serves its token API's spec here).
 SPEC_ALIASES = {"/openapi/api_authentication/": "integration"}
@@ -172,6 +174,9 @@ class TokensmithApp:
         for cls, args, options in reversed(middleware):
             self._entry = cls(self._entry, *args, **options)
         self.testing = testing  # testing mode: faults and the journal around every request
+        # Job worker threads (tokensmith.jobs): started and stopped with the server's lifespan, only in
+        # a serving process (`app_from_env`); an app a test builds runs its jobs with `jobs.run_due`.
+        self.workers: jobs.Workers | None = None
         self.direct = direct
         self.core = core
         self.settings = settings
@@ -188,6 +193,8 @@ class TokensmithApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Every HTTP request gets an X-Request-Id, one JSON access-log line and its metrics."""
         if scope["type"] != "http":
+            if scope["type"] == "lifespan" and self.workers is not None:
+                receive = self._with_workers(receive, self.workers)
             await self.connexion(scope, receive, send)
             return
         raw_send = send  # the server's own: testing mode's connection faults need it
@@ -284,6 +291,21 @@ class TokensmithApp:
             return
         await self.connexion(scope, receive, send)
 
+    @staticmethod
+    def _with_workers(receive: Receive, workers: jobs.Workers) -> Receive:
+        """The lifespan's messages, passed on after starting the workers at startup and stopping them
+        (each finishes the job in hand, in a thread so the loop keeps serving meanwhile) at shutdown."""
+
+        async def receive_and_act() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                workers.start()
+            elif message["type"] == "lifespan.shutdown":
+                await asyncio.to_thread(workers.stop, STOP_WORKERS_SECONDS)
+            return message
+
+        return receive_and_act
+
     def _client(self, scope: Scope) -> str | None:
         """The peer's address, or, when the peer is a trusted proxy, the address it forwards for."""
         client = scope.get("client")
@@ -343,8 +365,17 @@ async def _send_bytes(
 
 
 def app_from_env() -> TokensmithApp:
-    """uvicorn's factory for `tokensmith serve` (each worker process builds its own app)."""
-    return ready_to_serve(create_app(Settings.from_env()))
+    """uvicorn's factory for `tokensmith serve` (each worker process builds its own app), with
+    `TOKENSMITH_WORKERS` job worker threads that live as long as the server (docs/workers.md)."""
+    app = create_app(Settings.from_env())
+    if app.settings.workers:
+        app.workers = jobs.Workers(
+            app.core,
+            app.settings.workers,
+            poll=app.settings.job_poll_interval,
+            lease=timedelta(seconds=app.settings.job_lease),
+        )
+    return ready_to_serve(app)
 
 
 def ready_to_serve(app: TokensmithApp) -> TokensmithApp:

@@ -73,7 +73,7 @@ PARAMETERS = {
     "tenantExternalId": "tenant_external_id",
     "triggerId": "trigger_id",
 }
-FIXED = {"key": ".feature_flags.enable_swagger"}
+FIXED = {"key": ".feature_flags.enable_swagger", "stepId": "echo"}
 
 
 def _operations() -> list[tuple[str, str, str, str, dict[str, Any], Any]]:

@@ -294,7 +294,7 @@ def test_only_the_command_line_face_of_the_core_imports_handlers():
                 names = [node.module]
             if any(name == "handlers" or name.startswith("handlers.") for name in names):
                 importers.add(path.relative_to(root).as_posix())
-    assert importers == {"cli.py", "cli_seed.py"}
+    assert importers == {"cli.py", "cli_seed.py", "cli_demo.py"}  # the command-line faces
 
 
 def test_the_tenant_command_is_the_gateways(cli):

@@ -167,6 +167,85 @@ def serve(host: str | None, port: int | None, workers: int, testing: bool, allow
     )
 
 
+# --- worker and jobs -----------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--threads", type=click.IntRange(1, 64), default=2, show_default=True, help="Worker threads.")
+def worker(threads: int) -> None:
+    """Run background jobs (workflow runs, webhook deliveries) in the foreground, apart from `serve`.
+
+    For deployments that serve with TOKENSMITH_WORKERS=0 and run workers on their own. SIGTERM or
+    SIGINT stops it gracefully: each thread finishes the job in hand; a job interrupted harder is taken
+    over by another worker when its lease (TOKENSMITH_JOB_LEASE) expires."""
+    import signal
+    import threading
+    from datetime import timedelta
+
+    from tokensmith import jobs
+
+    core = open_core()
+    settings = _settings()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_args: stop.set())
+    workers = jobs.Workers(
+        core,
+        threads,
+        poll=settings.job_poll_interval,
+        lease=timedelta(seconds=settings.job_lease),
+    )
+    workers.start()
+    click.echo(f"tokensmith worker: {threads} thread(s) on {_shown(settings.database_url)}; Ctrl-C stops.")
+    try:
+        while not stop.wait(1.0):
+            if workers.alive < threads:  # a thread died of something it could not survive: say so, stop
+                raise click.ClickException("a worker thread stopped unexpectedly; see the log above")
+    finally:
+        workers.stop()
+        core.db.dispose()
+    click.echo("tokensmith worker: stopped.")
+
+
+@main.command("jobs")
+@click.option(
+    "--status",
+    type=click.Choice(["queued", "done", "dead"]),
+    default=None,
+    help="Only jobs in this state (default: all).",
+)
+@click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def jobs_list(status: str | None, limit: int, as_json: bool) -> None:
+    """List background jobs, due first: what is queued, what failed and why, what is dead."""
+    from tokensmith import jobs
+
+    core = open_core()
+    try:
+        for job in jobs.list_jobs(core, status, limit):
+            row = {
+                "id": job.id,
+                "kind": job.kind,
+                "status": job.status,
+                "key": job.key,
+                "run_at": job.run_at.isoformat() if job.run_at else None,
+                "attempts": job.attempts,
+                "failures": job.failures,
+                "leased_until": job.leased_until.isoformat() if job.leased_until else None,
+                "lease_owner": job.lease_owner,
+                "last_error": job.last_error,
+                "note": job.note,
+            }
+            if as_json:
+                click.echo(json.dumps(row))
+            else:
+                due = row["run_at"] or "now"
+                error = f"\t{job.last_error.splitlines()[0]}" if job.last_error else ""
+                click.echo(f"{job.id}\t{job.kind}\t{job.status}\tdue {due}\tattempts {job.attempts}{error}")
+    finally:
+        core.db.dispose()
+
+
 # --- conf --------------------------------------------------------------------------------------
 
 

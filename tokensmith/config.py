@@ -55,6 +55,12 @@ class Settings:
     testing_allow_remote: bool = False  # testing mode listens on loopback only unless this is set
     # Argon2id's cost for password hashes (tokensmith.passwords); a login upgrades a hash made with another.
     argon2: Argon2Cost = Argon2Cost()
+    # Background jobs (tokensmith/jobs.py, docs/workers.md): worker threads in each `serve` process
+    # (0: none, for deployments that run `tokensmith worker` apart), how often an idle worker looks for
+    # due jobs, and how long a claimed job is its worker's before another may take it over.
+    workers: int = 2
+    job_poll_interval: float = 1.0
+    job_lease: float = 300.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -104,6 +110,9 @@ class Settings:
             testing=_truthy(env.get("TOKENSMITH_TESTING", "")),
             testing_allow_remote=_truthy(env.get("TOKENSMITH_TESTING_ALLOW_REMOTE", "")),
             argon2=_argon2_cost(read, defaults.argon2),
+            workers=read.integer("TOKENSMITH_WORKERS", defaults.workers, minimum=0),
+            job_poll_interval=read.seconds("TOKENSMITH_JOB_POLL_INTERVAL", defaults.job_poll_interval),
+            job_lease=read.seconds("TOKENSMITH_JOB_LEASE", defaults.job_lease),
         )
 
 

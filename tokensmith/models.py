@@ -166,6 +166,9 @@ class WorkflowRun(Base):
     start_time: Mapped[datetime]
     end_time: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # The definition's steps as they were when the run was triggered (storage.stored_steps): a run runs
+    # in the background, and a re-import meanwhile must not change the run under its feet.
+    steps: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class WorkflowStep(Base):
@@ -181,3 +184,27 @@ class WorkflowStep(Base):
     end_time: Mapped[datetime | None]
     output: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Job(Base):
+    """One piece of background work (tokensmith/jobs.py), written in the transaction of the change that
+    causes it. `status` is queued until a worker finishes it (done) or gives up on it (dead); a queued
+    job is due from `run_at` (NULL: at once) and taken while `leased_until` lies ahead."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_due", "status", "run_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    status: Mapped[str] = mapped_column(String(8))  # queued | done | dead
+    run_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # runs started (claims)
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # errors and lost leases, for backoff and death
+    leased_until: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)  # why it was last put back on purpose (a Retry's reason)

@@ -102,3 +102,8 @@ async def list_workflow_step_history(
     query = wire.query(filter, orderBy, skip, top, wire.STEP_FILTER, wire.STEP_ORDER)
     found = await core_call(workflows.list_steps, core(), _principal(token_info).tenant_id, triggerId, query)
     return wire.success([wire.step(record) for record in found], wire.STEPS_LISTED), 200
+
+
+async def get_workflow_step_history(triggerId: str, stepId: str, token_info: dict[str, Any]) -> Reply:
+    found = await core_call(workflows.get_step, core(), _principal(token_info).tenant_id, triggerId, stepId)
+    return wire.success(wire.step_detail(found), wire.STEP_READ), 200

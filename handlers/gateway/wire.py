@@ -88,6 +88,11 @@ STEPS_LISTED = "Successfully retrieved workflow step history records."
 LOGGED_IN = "Successfully logged in."
 TENANTS_LISTED = "Successfully retrieved tenants."
 TRIGGERED = "Successfully submitted the workflow for execution."
+STEP_READ = "Successfully retrieved workflow step history record."
+
+# A run's status in Luma's words. Luma lists RUNNING, SUSPENDED, ACTIVATED, COMPLETED, FAILED and
+# TERMINATED; a run submitted and not yet picked up by a worker (the core's `queued`) is ACTIVATED ([I]).
+RUN_STATUS = {"queued": "ACTIVATED"}
 
 # Client field names → core field names, for filter and orderBy; the spec's patterns list the same.
 TENANT_FILTER = {"name": "name", "subDomain": "sub_domain", "tenantExternalId": "external_id"}
@@ -301,9 +306,13 @@ def trigger(run: workflows.Run) -> dict[str, Any]:
     return {
         "triggerId": record.trigger_id,
         "id": record.id,
-        "status": record.status.upper(),
+        "status": run_status(record.status),
         "href": history_href(record.id),
     }
+
+
+def run_status(status: str) -> str:
+    return RUN_STATUS.get(status, status.upper())
 
 
 def history(run: workflows.Run) -> dict[str, Any]:
@@ -318,7 +327,7 @@ def history(run: workflows.Run) -> dict[str, Any]:
         "startTime": millis(record.start_time),
         "endTime": millis(record.end_time),
         "timeSpent": _time_spent(record.start_time, record.end_time),
-        "status": record.status.upper(),
+        "status": run_status(record.status),
         "errorMessage": record.error,
         "href": history_href(record.id),
     }
@@ -337,6 +346,20 @@ def step(record: WorkflowStep) -> dict[str, Any]:
         "timeSpent": _time_spent(record.start_time, record.end_time),
         "outputParameters": None if record.output is None else _json_text(record.output),
         "errorMessage": record.error,
+    }
+
+
+def step_detail(found: workflows.StepRecord) -> dict[str, Any]:
+    """[I] W5, one step's record in detail: the W4 record, whose run it is, and the step as it ran."""
+    ran = found.step
+    config = None if ran is None else {"kind": ran.kind, **ran.config}
+    return {
+        **step(found.record),
+        "triggerId": found.run.record.trigger_id,
+        "workflowIdentifier": found.run.identifier,
+        "runStatus": run_status(found.run.record.status),
+        "stepType": None if ran is None else ran.kind.upper(),
+        "configuration": None if config is None else _json_text(config),
     }
 
 

@@ -89,7 +89,7 @@ def test_a_parameter_the_checks_cannot_enforce_faithfully_is_refused(parameter, 
 @pytest.mark.parametrize(
     ("step", "message"),
     [
-        (Step("s1", "x", "shell", {}), "unknown kind 'shell'; kinds: set, compute, fail_if."),
+        (Step("s1", "x", "shell", {}), "unknown kind 'shell'; kinds: set, compute, fail_if, wait."),
         (
             Step("s1", "x", "compute", {"op": "add", "args": [1], "into": "m", "extra": 1}),
             "a compute step takes args, into, op; unknown: extra.",

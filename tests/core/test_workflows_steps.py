@@ -114,4 +114,4 @@ def test_fail_if_fails_the_step_on_an_ordering_of_non_numbers_or_a_pattern_that_
 
 
 def test_the_kinds_are_the_runners():
-    assert STEP_KINDS == ("set", "compute", "fail_if")
+    assert STEP_KINDS == ("set", "compute", "fail_if", "wait")

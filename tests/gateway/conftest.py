@@ -12,7 +12,7 @@ import yaml
 
 from handlers.gateway import wire
 from tests.conftest import PASSWORD
-from tokensmith import workflows
+from tokensmith import jobs, workflows
 from tokensmith.models import User
 
 BASE = "/gateway/api/v1"
@@ -112,6 +112,10 @@ def trigger(client: Any, headers: dict[str, str], identifier: str, **variables: 
 
 
 def triggered(client: Any, headers: dict[str, str], identifier: str, **variables: Any) -> str:
+    """Trigger a run and run the jobs that are due, here, as a worker would (the app the tests build
+    starts no worker threads); returns the trigger id."""
     response = trigger(client, headers, identifier, **variables)
     assert response.status_code == 200, response.text
+    assert response.json()["resultData"]["status"] == "ACTIVATED"
+    jobs.run_due(client.app.core)
     return response.json()["resultData"]["triggerId"]

@@ -7,7 +7,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from tests.gateway.conftest import BASE, EXAMPLES, trigger
+from tests.gateway.conftest import BASE, EXAMPLES, triggered
 from tokensmith.cli import main
 
 
@@ -73,8 +73,9 @@ def test_a_json_file_with_input_parameters_as_json_text_imports_and_runs(
         ).exit_code
         == 0
     )
-    response = trigger(client, tenant_key, "greet", who="world")
-    assert response.json()["resultData"]["status"] == "COMPLETED"
+    trigger_id = triggered(client, tenant_key, "greet", who="world")
+    run = client.get(f"{BASE}/workflowhistory/{trigger_id}", headers=tenant_key).json()["resultData"]
+    assert run["status"] == "COMPLETED"
 
 
 def test_reimporting_replaces_a_definition_by_identifier(cli, client, tenant, tenant_key, tmp_path):

@@ -9,6 +9,7 @@ import re
 import uuid
 
 from tests.gateway.conftest import BASE, bearer
+from tokensmith import jobs
 
 SEED_JWT_HEADER = "eyJhbGciOiJIUzUxMiJ9"  # base64url of {"alg":"HS512"}, as the seed's token begins
 
@@ -105,6 +106,7 @@ def test_the_seeds_workflow_samples(client, tenant, examples, clock):
     trigger_id = client.post(f"{BASE}/workflow/trigger", json=body, headers=headers).json()["resultData"][
         "triggerId"
     ]
+    jobs.run_due(client.app.core)  # what the worker threads of `serve` do
     history = client.get(f"{BASE}/workflowhistory/{trigger_id}", headers=headers).json()
     run = assert_seed_envelope(history, "Successfully retrieved workflow history record.", clock)
     for field in (

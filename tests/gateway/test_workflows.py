@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from handlers.gateway import wire
 from tests.gateway.conftest import BASE, trigger, triggered
-from tokensmith import listing, workflows
+from tokensmith import jobs, listing, workflows
 from tokensmith.clock import MovableClock
 
 
@@ -136,13 +136,25 @@ def test_paths_match_in_any_case(client, tenant_key, examples):
 # --- trigger and the runner --------------------------------------------------------------------------
 
 
-def test_trigger_returns_a_trigger_id_and_the_run_completes(client, tenant_key, examples):
+def test_trigger_answers_at_once_with_the_run_activated_and_a_worker_completes_it(
+    client, tenant_key, examples, core
+):
     response = trigger(client, tenant_key, "sample_workflow", sample_workflow_input_parameter1="hello")
     body = response.json()
     assert response.status_code == 200 and body["status"] == "Success"
+    assert body["statusLine"] == "Successfully submitted the workflow for execution."
     result = body["resultData"]
     assert str(uuid.UUID(result["triggerId"])) == result["triggerId"]
-    assert result["status"] == "COMPLETED" and result["href"] == f"/api/v1/workflowHistory/{result['id']}"
+    assert result["status"] == "ACTIVATED" and result["href"] == f"/api/v1/workflowHistory/{result['id']}"
+    queued = history(client, tenant_key, result["triggerId"]).json()["resultData"]
+    assert queued["status"] == "ACTIVATED" and queued["endTime"] is None
+    assert [s["status"] for s in steps(client, tenant_key, result["triggerId"]).json()["resultData"]] == [
+        "PENDING",
+        "PENDING",
+    ]
+    assert jobs.run_due(core) == 1
+    done = history(client, tenant_key, result["triggerId"]).json()["resultData"]
+    assert done["status"] == "COMPLETED" and done["endTime"] is not None
 
 
 def test_history_reports_the_run_in_lumas_fields(client, tenant_key, examples, core):

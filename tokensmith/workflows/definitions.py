@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tokensmith.errors import InvalidValue
-from tokensmith.workflows.steps import COMPUTE_OPS, CONDITIONS, PLACEHOLDER, STEP_KINDS
+from tokensmith.workflows.steps import COMPUTE_OPS, CONDITIONS, MAX_WAIT_SECONDS, PLACEHOLDER, STEP_KINDS
 from tokensmith.workflows.variables import (
     CONSTRAINT_KINDS,
     DATA_TYPES,
@@ -38,6 +38,7 @@ STEP_CONFIG = {
     "set": {"values"},
     "compute": {"op", "args", "into"},
     "fail_if": {"left", "op", "right", "message"},
+    "wait": {"seconds"},
 }
 STEP_CONFIG_OPTIONAL = {"fail_if": {"message"}}
 
@@ -154,6 +155,17 @@ def _checked_step(where: str, step: Step, known: set[str]) -> tuple[Step, set[st
         if not isinstance(into, str) or not NAME.fullmatch(into):
             raise InvalidValue("definition", f"{where}: into must be a name.")
         used, outputs = _placeholders(args), {into}
+    elif step.kind == "wait":
+        seconds = config["seconds"]
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not 0 < seconds <= MAX_WAIT_SECONDS
+        ):
+            raise InvalidValue(
+                "definition", f"{where}: seconds must be a number above 0 and at most {MAX_WAIT_SECONDS}."
+            )
+        outputs = {"waited"}
     else:
         if config["op"] not in CONDITIONS:
             raise InvalidValue(

@@ -15,6 +15,9 @@ earlier step's output, and a string that is exactly one placeholder keeps the va
               condition holds. `op` is `==`, `!=` (numbers compare as numbers, else as text),
               `<`, `<=`, `>`, `>=` (numbers only; a non-number fails the step), `matches` (the
               whole of `left` matches the regular expression `right`) or `contains`.
+- `wait`    — `seconds` (a number, above 0 and at most `MAX_WAIT_SECONDS`, one day): the run pauses
+              that long (by the core clock) before its next step, without holding a worker: the runner
+              (runs.py) puts the run's job back until then. Its output is `{"waited": seconds}`.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ COMPUTE_OPS = {  # op: (fewest args, most args)
 }
 CONDITIONS = ("==", "!=", "<", "<=", ">", ">=", "matches", "contains")
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+MAX_WAIT_SECONDS = 86400  # a day: a run is a task in progress, not a scheduler
 
 
 class StepFailed(Exception):
@@ -146,10 +150,16 @@ def _set(config: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
     return {name: render(template, scope) for name, template in config["values"].items()}
 
 
+def _wait(config: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
+    """What a `wait` step does once its time has passed (the waiting is the runner's: see runs.py)."""
+    return {"waited": config["seconds"]}
+
+
 # Looked up by kind at run time, so a test may stand a watching runner in for one.
 STEP_RUNNERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]] = {
     "set": _set,
     "compute": _compute,
     "fail_if": _fail_if,
+    "wait": _wait,
 }
 STEP_KINDS = tuple(STEP_RUNNERS)

@@ -60,8 +60,12 @@ def definition_of(row: WorkflowDefinition) -> Definition:
         )
         for p in (row.input_parameters or {}).get("parameters", [])
     )
-    steps = tuple(Step(s["id"], s["name"], s["kind"], s["config"]) for s in row.steps or [])
-    return Definition(row.identifier, row.name, row.description, parameters, steps)
+    return Definition(row.identifier, row.name, row.description, parameters, steps_of(row.steps))
+
+
+def steps_of(stored: list[dict[str, Any]] | None) -> tuple[Step, ...]:
+    """Steps back from the JSON `stored_steps` made (a definition's, or a run's copy of them)."""
+    return tuple(Step(s["id"], s["name"], s["kind"], s["config"]) for s in stored or [])
 
 
 def _tenant_id(session: Any, external_id: str) -> int:
