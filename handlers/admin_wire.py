@@ -181,3 +181,31 @@ def decision(principal: Principal, tenant: str | None) -> tuple[dict[str, Any], 
         "X-Auth-Token-Id": principal.public_id,
     }
     return body, headers
+
+
+def webhook(view: Any) -> dict[str, Any]:
+    """A webhook subscription (`tokensmith.webhooks.subscriptions.SubscriptionView`): never its secret."""
+    row = view.webhook
+    return {
+        "id": row.public_id,
+        "url": row.url,
+        "events": list(row.events or []),
+        "description": row.description,
+        "owner": {"user_id": row.owner_user_id, "username": view.owner_username, "tenant": view.owner_tenant},
+        "created_at": timestamp(row.created_at),
+    }
+
+
+def webhook_delivery(row: Any) -> dict[str, Any]:
+    """One delivery attempt; `message_id` is the `webhook-id` header it was (or will be) sent with."""
+    return {
+        "message_id": row.message_id,
+        "event_type": row.event_type,
+        "attempt": row.attempt,
+        "status": row.status,
+        "scheduled_at": timestamp(row.scheduled_at),
+        "attempted_at": timestamp(row.attempted_at),
+        "response_code": row.response_code,
+        "error": row.error,
+        "next_retry_at": timestamp(row.next_retry_at),
+    }

@@ -3,8 +3,9 @@
 
 A spec names its handler module once, at its root (`x-tokensmith-handlers: handlers.integration`); an
 operation is served by the function named after its operationId in snake case (`createAPIAccessToken`
-→ `create_api_access_token`), or by the one its `x-tokensmith-handler` names, which is how alias paths
-(Commvault's lower-case spellings) share a function under operationIds of their own. Generated clients
+→ `create_api_access_token`), or by the one its `x-tokensmith-handler` names (in that module, or a
+dotted path to another: the native API's webhooks live in `handlers.webhooks`), which is how alias
+paths (Commvault's lower-case spellings) share a function under operationIds of their own. Generated clients
 and Swagger UI see only the wire names; Connexion keeps the operationId as the operation's key, so the
 access declarations, direct dispatch, metrics and the testing journal all speak the same names.
 """
@@ -34,7 +35,7 @@ def handler_names(spec: dict[str, Any]) -> dict[str, str]:
             operation = item.get(method) if isinstance(item, dict) else None
             if isinstance(operation, dict) and "operationId" in operation:
                 name = operation.get(FUNCTION_KEY) or inflection.underscore(operation["operationId"])
-                found[operation["operationId"]] = f"{module}.{name}"
+                found[operation["operationId"]] = name if "." in name else f"{module}.{name}"
     return found
 
 

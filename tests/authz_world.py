@@ -28,10 +28,11 @@ from handlers.commandcenter.wire import ACCESS_LIFESPAN as CC_LIFESPAN
 from handlers.gateway import wire as gateway_wire
 from handlers.integration.wire import CHAIN
 from tests.conftest import PASSWORD
-from tokensmith import refresh_tokens, scoped_tokens, sessions, tenants, users, verifier, workflows
+from tokensmith import policy, refresh_tokens, scoped_tokens, sessions, tenants, users, verifier, workflows
 from tokensmith.core import Core
 from tokensmith.models import Base, Tenant, User
 from tokensmith.verifier import Accepted
+from tokensmith.webhooks import subscriptions as webhooks
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "workflows.yaml"
 CC = "commandcenter"
@@ -50,6 +51,7 @@ class Party:
     spare_value: str | None = None
     entry_id: int | None = None
     trigger_id: str | None = None
+    webhook_id: str | None = None  # a webhook subscription the party owns
     identifiers: set[str] = field(default_factory=set)  # what a caller who may not see it must never see
 
 
@@ -115,6 +117,7 @@ TABLES = (
     "workflow_runs",
     "workflow_steps",
     "audit_events",
+    "webhooks",
 )
 _CACHE: dict[str, Any] = {}
 
@@ -185,11 +188,29 @@ class World:
         jwt = tenants.superadmin_login(core, sam.username, PASSWORD, None, gateway_wire.SUPERADMIN_TOKEN)
         sam.identifiers.add(jwt.credential.public_id)
         self.credentials[("sam", "superadmin-jwt")] = jwt.value
+        for name, party in self.parties.items():
+            self._subscribe(name, party)
         # A tenant party's user-shaped parameters name its owner account (tenant callers may call none).
         for number in (1, 2):
             owner = self.parties[f"tuser{number}"]
             tenant = self.parties[f"tenant{number}"]
             tenant.user_id, tenant.entry_id = owner.user_id, owner.entry_id
+
+    def _subscribe(self, name: str, party: Party) -> None:
+        """One webhook subscription owned by the party (a tenant party's by the tenant itself)."""
+        with self.core.db.read() as session:
+            if name.startswith("tenant"):
+                owner = policy.standing_owner(
+                    None, session.scalar(select(Tenant).where(Tenant.external_id == party.tenant_external_id))
+                )
+            else:
+                user = session.get(User, party.user_id)
+                tenant = session.get(Tenant, user.tenant_id) if user.tenant_id else None
+                owner = policy.standing_owner(user, tenant)
+        assert owner is not None
+        created = webhooks.create(self.core, owner, f"https://hooks.example.com/{name}", ["token.revoked"])
+        party.webhook_id = created.view.webhook.public_id
+        party.identifiers.add(party.webhook_id)
 
     def _user_party(self, party: str, user_id: int, username: str, tenant_external_id: str | None) -> None:
         core = self.core
@@ -238,7 +259,7 @@ class World:
             return party
         fallback = self.parties[fallback_name]
         filled = Party(**{k: v for k, v in vars(party).items()})
-        for attribute in ("tenant_external_id", "trigger_id", "user_id", "entry_id"):
+        for attribute in ("tenant_external_id", "trigger_id", "user_id", "entry_id", "webhook_id"):
             if getattr(filled, attribute) is None:
                 setattr(filled, attribute, getattr(fallback, attribute))
         return filled

@@ -56,6 +56,7 @@ SAMPLE_BODIES: dict[str, Any] = {
     "updateAccessToken": {"tokenName": "renamed"},
     "updateAccessTokenLowercase": {"tokenName": "renamed"},
     "createTenant": tenant_body("matrixnew"),
+    "createWebhook": {"url": "https://hooks.example.com/matrix", "events": ["token.revoked"]},
     "triggerWorkflow": {
         "workflowIdentifier": "sample_workflow",
         "variables": {"sample_workflow_input_parameter1": "hi"},
@@ -72,6 +73,7 @@ PARAMETERS = {
     "tenant_id": "tenant_external_id",
     "tenantExternalId": "tenant_external_id",
     "triggerId": "trigger_id",
+    "webhook_id": "webhook_id",
 }
 FIXED = {"key": ".feature_flags.enable_swagger", "stepId": "echo"}
 
@@ -227,6 +229,7 @@ def _state(core: Any) -> dict[str, list]:
                 )
             ).all(),
             "tenants": connection.execute(sa.text("SELECT id, disabled FROM tenants ORDER BY id")).all(),
+            "webhooks": connection.execute(sa.text("SELECT id, url, events FROM webhooks ORDER BY id")).all(),
             "settings": connection.execute(
                 sa.text("SELECT key, value FROM runtime_settings ORDER BY key")
             ).all(),
@@ -310,6 +313,7 @@ class _Nobody:
     tenant_external_id = "00000000-0000-0000-0000-000000000000"
     trigger_id = "00000000-0000-0000-0000-000000000000"
     spare_value = "nothing"
+    webhook_id = "wh_nobody"
 
 
 def test_acceptance_table_names_every_security_scheme():

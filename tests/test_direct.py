@@ -66,6 +66,7 @@ DIRECT = {
     ("GET", "/api/v1/settings"),
     ("PATCH", "/api/v1/settings"),
     ("POST", "/api/v1/credentials/revoke"),
+    ("POST", "/api/v1/webhooks"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),

@@ -17,6 +17,7 @@ from tokensmith.core import Core
 from tokensmith.errors import InvalidValue, NotFound
 from tokensmith.models import Credential, Tenant, User
 from tokensmith.text import storable
+from tokensmith.webhooks import events
 
 LEAK_REPORTS_PER_WINDOW = 10
 LEAK_REPORT_WINDOW = timedelta(minutes=1)
@@ -265,6 +266,7 @@ def report_leaked(core: Core, values: list[str], client: str | None) -> int:
                 continue
             count = tokens.revoke_cascading(session, now, "reported leaked", Credential.id == credential.id)
             revoked += count
+            events.announce_leaked(session, now, credential.id, count)
             audit.record(
                 session,
                 now,

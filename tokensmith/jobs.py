@@ -56,7 +56,11 @@ logger = logging.getLogger("tokensmith.jobs")
 
 QUEUED, DONE, DEAD = "queued", "done", "dead"
 # Modules whose @handler registrations a worker needs: imported by `load_handlers`, explicitly.
-JOB_MODULES: tuple[str, ...] = ("tokensmith.workflows.runs",)
+JOB_MODULES: tuple[str, ...] = (
+    "tokensmith.workflows.runs",
+    "tokensmith.webhooks.delivery",
+    "tokensmith.webhooks.expiry",
+)
 
 DEFAULT_LEASE = timedelta(seconds=300)
 MAX_ATTEMPTS = 10  # failures before a job is dead, unless its kind says otherwise

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -135,6 +136,64 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[datetime]
     blocked_until: Mapped[datetime | None]
+
+
+class Webhook(Base):
+    """A webhook subscription (tokensmith/webhooks/): where to send which token events, for whom.
+
+    Owned by exactly one party, a user or a tenant (a tenant token made it); the CHECK makes
+    "no owner" impossible, so it can never be read as "every owner". Which events it receives is decided
+    at fan-out time from its owner as they are then (`policy.credentials_condition`). The signing secret
+    is stored only encrypted with a key derived from the server secret (`webhooks.signing`)."""
+
+    __tablename__ = "webhooks"
+    __table_args__ = (
+        CheckConstraint("(owner_user_id IS NULL) <> (owner_tenant_id IS NULL)", name="ck_webhooks_one_owner"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    owner_tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[Any]] = mapped_column(default=list)
+    description: Mapped[str | None] = mapped_column(Text)
+    secret_sealed: Mapped[str] = mapped_column(Text)  # AES-GCM: nonce + ciphertext, base64
+    created_at: Mapped[datetime]
+
+
+class WebhookDelivery(Base):
+    """One delivery attempt of one message (an event for one subscription): `pending` until it is
+    made, then `succeeded`, `failed` (`next_retry_at` says when the next one is due) or `given-up`.
+    Every attempt of a message carries the message's `webhook-id` (`message_id`)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("message_id", "attempt", name="uq_webhook_deliveries_attempt"),
+        Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(64))
+    attempt: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # pending | succeeded | failed | given-up
+    scheduled_at: Mapped[datetime]
+    attempted_at: Mapped[datetime | None]
+    response_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    next_retry_at: Mapped[datetime | None]
+
+
+class WebhookScan(Base):
+    """How far the expiry scan has looked (`scanned_until`, by the core clock): one row, so each
+    credential's expiry and each lead time before it is looked at once however often the scan runs."""
+
+    __tablename__ = "webhook_scan"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scanned_until: Mapped[datetime]
 
 
 class WorkflowDefinition(Base):

@@ -35,7 +35,7 @@ from sqlalchemy import ColumnElement, false, select, true
 from tokensmith import networks, paths
 from tokensmith.auth import Principal
 from tokensmith.errors import Forbidden, InvalidValue
-from tokensmith.models import AuditEvent, Credential, Tenant, User
+from tokensmith.models import AuditEvent, Credential, Tenant, User, Webhook
 
 ANONYMOUS, USER, ADMIN, SUPERADMIN, TENANT, SESSION = (
     "anonymous",
@@ -173,20 +173,57 @@ def users_condition(principal: Principal) -> ColumnElement[bool]:
     return itself | below
 
 
-def credentials_condition(principal: Principal) -> ColumnElement[bool]:
-    """The credentials `principal` may see and revoke, as SQL over `Credential`."""
+def owned_condition(principal: Principal, user_column: Any, tenant_column: Any) -> ColumnElement[bool]:
+    """The rows `principal` may see and change among rows owned like a credential: by a user
+    (`user_column`) or else by a tenant (`tenant_column`). A row owned by neither matches nobody but a
+    superadmin: no owner never reads as every owner."""
     kind = caller_kind(principal)
     if kind == SUPERADMIN:
         return true()
-    tenant_tokens = Credential.user_id.is_(None) & Credential.tenant_id.is_not(None)
+    tenant_owned = user_column.is_(None) & tenant_column.is_not(None)
     if kind == TENANT:
-        return Credential.user_id.is_(None) & (Credential.tenant_id == principal.tenant_id)
+        return user_column.is_(None) & (tenant_column == principal.tenant_id)
     if kind == USER:
-        return Credential.user_id == principal.user_id
-    owned = Credential.user_id.in_(select(User.id).where(users_condition(principal)))
+        return user_column == principal.user_id
+    owned = user_column.in_(select(User.id).where(users_condition(principal)))
     if principal.tenant_id is not None:
-        return owned | (tenant_tokens & (Credential.tenant_id == principal.tenant_id))
-    return owned | tenant_tokens
+        return owned | (tenant_owned & (tenant_column == principal.tenant_id))
+    return owned | tenant_owned
+
+
+def credentials_condition(principal: Principal) -> ColumnElement[bool]:
+    """The credentials `principal` may see and revoke, as SQL over `Credential`."""
+    return owned_condition(principal, Credential.user_id, Credential.tenant_id)
+
+
+def webhooks_condition(principal: Principal) -> ColumnElement[bool]:
+    """The webhook subscriptions `principal` may see and delete: its own, and those of everyone whose
+    credentials it may see (an admin: the users and tenants it administers), by the credentials' rule.
+    Which events a subscription receives is `credentials_condition` of its owner at fan-out time."""
+    return owned_condition(principal, Webhook.owner_user_id, Webhook.owner_tenant_id)
+
+
+def webhook_owner(principal: Principal) -> tuple[int | None, int | None]:
+    """(user id, tenant id) that owns a subscription `principal` makes: the user behind the token, or
+    the tenant a tenant token speaks for (never both, never neither)."""
+    if caller_kind(principal) == TENANT:
+        return None, principal.tenant_id
+    return principal.user_id, None
+
+
+def standing_owner(user: User | None, tenant: Tenant | None) -> Principal | None:
+    """A subscription's owner as a caller, as they stand now, for deciding what it may receive: the user
+    (with their current role and tenant) or the tenant. None, so nothing is received, when the account
+    or its tenant is disabled, or when neither is given."""
+    if tenant is not None and tenant.disabled:
+        return None
+    if user is not None:
+        if user.disabled:
+            return None
+        return Principal(0, "", "subscription", "", user.id, user.username, user.role, user.tenant_id)
+    if tenant is not None:
+        return Principal(0, "", "subscription", "", None, None, TENANT, tenant.id)
+    return None
 
 
 def sees_credential(principal: Principal, credential: Credential, owner: User | None) -> bool:

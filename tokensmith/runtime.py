@@ -69,6 +69,31 @@ CORE_SETTINGS = (
         1440,
     ),
     SettingSpec(".feature_flags.enable_swagger", bool, False, "Serve Swagger UI for every dialect."),
+    # Webhooks (tokensmith/webhooks/, docs/webhooks.md).
+    SettingSpec(
+        ".webhooks.expiring_lead_time_1",
+        int,
+        168,
+        "First token.expiring notice: this long before a token expires; 0 sends none.",
+        "hours",
+        0,
+        8760,
+    ),
+    SettingSpec(
+        ".webhooks.expiring_lead_time_2",
+        int,
+        24,
+        "Second token.expiring notice: this long before a token expires; 0 sends none.",
+        "hours",
+        0,
+        8760,
+    ),
+    SettingSpec(
+        ".webhooks.allow_private_addresses",
+        bool,
+        True,
+        "Deliver webhooks to loopback and private network addresses (off: only to public ones).",
+    ),
 )
 REGISTRY: dict[str, SettingSpec] = {spec.key: spec for spec in CORE_SETTINGS}
 # Prefixes a key may carry in some dialect's documentation (`<prefix>.a.b` is `.a.b`).

@@ -25,6 +25,7 @@ from tokensmith.auth import Principal
 from tokensmith.core import Core
 from tokensmith.errors import Conflict, InvalidValue, LoginFailed, NotFound
 from tokensmith.models import Credential, Tenant, User
+from tokensmith.webhooks import events
 
 SUPERADMIN = "superadmin"
 TENANT_ADMIN_ROLE = "user"  # a tenant's admin administers the tenant, not tokensmith
@@ -189,10 +190,14 @@ def regenerate_token(
         tenant = session.scalar(select(Tenant).where(Tenant.external_id == key).with_for_update())
         if tenant is None:
             raise NotFound("No tenant has this external id.")
-        revoked = tokens.revoke_where(
-            session, now, "regenerated", Credential.tenant_id == tenant.id, Credential.kind == fmt.kind
+        current = (Credential.tenant_id == tenant.id, Credential.kind == fmt.kind)
+        replaced = list(
+            session.scalars(select(Credential.public_id).where(*current, Credential.revoked_at.is_(None)))
         )
+        # Replaced, not lost: announced as `tenant.token.regenerated`, not as a revocation.
+        revoked = tokens.revoke_where(session, now, "regenerated", *current, announce=False)
         issued = _issue_token(session, core, fmt, tenant, now, actor)
+        events.announce_tenant_token_regenerated(session, now, issued.credential.id, sorted(replaced))
         audit.record(
             session,
             now,

@@ -21,6 +21,7 @@ from tokensmith.core import Core
 from tokensmith.db import CredentialRow, PlainInsert, Transaction
 from tokensmith.errors import TokenInvalid
 from tokensmith.models import Credential
+from tokensmith.webhooks import events
 
 ACTIVE, EXPIRED, REVOKED = "active", "expired", "revoked"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -228,20 +229,31 @@ def find_owned(
     return credential
 
 
-def revoke_where(session: Session, now: datetime, reason: str, *conditions: Any) -> int:
-    """Revoke every live credential matching `conditions`; returns how many this call revoked."""
-    result = session.execute(
+def revoke_where(
+    session: Session, now: datetime, reason: str, *conditions: Any, announce: bool = True
+) -> int:
+    """Revoke every live credential matching `conditions`; returns how many this call revoked.
+
+    Every revocation is announced (`token.revoked`, in this transaction) unless `announce` is False,
+    which is only for a credential its holder's own act ends: a rotation that replaces it in the same
+    transaction (a renewal, a regeneration), or a logout. Nobody lost a token they did not give up."""
+    statement = (
         update(Credential)
         .where(Credential.revoked_at.is_(None), *conditions)
         .values(revoked_at=now, revoked_reason=reason)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    if not announce:
+        return session.execute(statement).rowcount or 0
+    revoked = list(session.scalars(statement.returning(Credential.id)))
+    events.announce_revoked(session, now, revoked)
+    return len(revoked)
 
 
 def claim_for_rotation(session: Session, credential: Credential, now: datetime, reason: str) -> bool:
-    """Revoke exactly this credential if nobody else has: the single point where a race is decided."""
-    won = revoke_where(session, now, reason, Credential.id == credential.id) == 1
+    """Revoke exactly this credential if nobody else has: the single point where a race is decided.
+    A rotation, not a revocation anyone is told about (see `revoke_where`)."""
+    won = revoke_where(session, now, reason, Credential.id == credential.id, announce=False) == 1
     if won:
         credential.revoked_at, credential.revoked_reason = now, reason
     return won

@@ -19,6 +19,7 @@ from tokensmith.scoped_tokens.chains import issue
 from tokensmith.scoped_tokens.model import ALL, ChainRevoked, IssuedPair, RenewRefused
 from tokensmith.scoped_tokens.rules import RENEW_WINDOW, type_named
 from tokensmith.tokens import claim_for_rotation, find, revoke_where
+from tokensmith.webhooks import events
 
 ROTATED = "renewed"
 CHAIN_REVOKED = "replay detected"
@@ -85,6 +86,9 @@ def renew(
             count = revoke_where(session, began, CHAIN_REVOKED, Credential.family == refresh.family)
             if count == 0:  # deleted, or already revoked by an earlier replay: nothing left to protect
                 raise RenewRefused(NO_LONGER_VALID)
+            events.announce_chain_revoked(
+                session, began, refresh.id, [access.public_id, refresh.public_id], CHAIN_REVOKED
+            )
             audit.record(
                 session,
                 began,
@@ -104,7 +108,7 @@ def renew(
                 raise RenewRefused(refused)
             if not claim_for_rotation(session, refresh, began, ROTATED):
                 raise RenewRefused(NO_LONGER_VALID)
-            revoke_where(session, began, ROTATED, Credential.id == access.id)
+            revoke_where(session, began, ROTATED, Credential.id == access.id, announce=False)
             attributes = dict(access.attributes or {})
             first = session.get(Credential, attributes.get("entry", access.id))
             pair = issue(
