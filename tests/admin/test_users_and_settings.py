@@ -107,5 +107,16 @@ def test_a_local_user_needs_a_password_and_an_sso_user_none(client, admin):
     assert sso.status_code == 201 and sso.json()["auth_source"] == "sso"
 
 
+def test_an_sso_user_with_a_password_is_refused_not_stored_without_it(client, admin):
+    """The spec's two shapes (NewLocalUser, NewSsoUser) say an SSO user has no password here: one sent
+    anyway is a 400, where it used to be dropped without a word."""
+    body = {"username": "sid", "auth_source": "sso", "password": "a-long-sso-password"}
+    refused = client.post("/api/v1/users", headers=admin, json=body)
+    assert refused.status_code == 400
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    local = client.post("/api/v1/users", headers=admin, json={**body, "auth_source": "local"})
+    assert local.status_code == 201
+
+
 def test_settings_need_the_admin_role(client, alice):
     assert client.get("/api/v1/settings", headers=headers_for(client, "alice")).status_code == 403
