@@ -10,9 +10,8 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from handlers import access, routes, testing_seed
+from handlers import access, routes
 from handlers.app import create_app
-from tokensmith import cli_demo
 from tokensmith.testing import mode
 from tokensmith.testing.clock import ControlledClock
 
@@ -107,18 +106,3 @@ def test_testing_mode_says_so_on_loopback_and_runs_one_worker():
     assert mode.is_loopback("::1") and mode.is_loopback("localhost")
     with pytest.raises(ValueError, match="one worker"):
         mode.announce("127.0.0.1", 2, allow_remote=False)
-
-
-@pytest.mark.parametrize("method,path", TESTING_PATHS, ids=[f"{m} {p}" for m, p in TESTING_PATHS])
-def test_each_testing_example_succeeds_on_a_demo_server(testing_client, method, path):
-    """The spec's examples as "Try it out" sends them, on the demo data (`tokensmith demo`'s document): the
-    fault names a real operation (`commandcenter.login`), the seed adds a user the demo lacks, the reset
-    example goes back to the server's start; each answers its first documented 2xx status."""
-    testing_seed.seed(testing_client.app.core, cli_demo.document())
-    spec = routes.spec("testing")
-    operation = spec["paths"][path][method.lower()]
-    query = {p["name"]: p["example"] for p in operation.get("parameters", []) if p["in"] == "query"}
-    body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("example")
-    reply = testing_client.request(method, "/api/v1/testing" + path, params=query, json=body)
-    status = min(code for code in operation["responses"] if code.startswith("2"))
-    assert reply.status_code == int(status), reply.text
