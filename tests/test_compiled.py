@@ -110,12 +110,24 @@ def test_request_body_schema_compiles(label: str) -> None:
     assert callable(CHECKS[label])
 
 
+# The body schemas Connexion validates instead, each for a keyword outside the shared vocabulary: the
+# token-type shapes (`oneOf`, and `not: {}` for a field a shape does not take) and a webhook's event
+# list (`uniqueItems`). None is on a hot path (creating and editing tokens, subscribing).
+NOT_COMPILED = {
+    "commandcenter POST /V4/AccessToken": "oneOf over the token-type shapes",
+    "commandcenter POST /v4/accesstoken": "oneOf over the token-type shapes",
+    "commandcenter PUT /V4/AccessToken/{accessTokenId}": "oneOf over the token-type shapes",
+    "commandcenter PUT /v4/accesstoken/{accessTokenId}": "oneOf over the token-type shapes",
+    "admin POST /webhooks": "uniqueItems on events",
+}
+
+
 def test_the_fast_path_covers_the_apps_json_bodies() -> None:
-    """So the property tests below cannot pass vacuously: 23 of 23 JSON body schemas compile today."""
+    """So the property tests below cannot pass vacuously: every JSON body schema compiles but the ones
+    named in NOT_COMPILED, with their reasons (a new one must be added there, knowingly)."""
     integration = [label for stem, label, _schema in BODIES if stem == "integration"]
     assert integration and all(CHECKS[label] is not None for label in integration)
-    compiled = [label for label, check in CHECKS.items() if check is not None]
-    assert len(compiled) > 20, f"only {len(compiled)} of {len(CHECKS)} body schemas compile"
+    assert {label for label, check in CHECKS.items() if check is None} == set(NOT_COMPILED)
 
 
 KNOWN_GOOD = [
@@ -124,11 +136,7 @@ KNOWN_GOOD = [
     ("integration POST /createRefreshToken/", {"username": "alice", "password": "pw", "name": "ci"}),
     ("integration POST /validateRefreshToken/", {"refresh_token": "r", "user_id": 123456789012345678}),
     ("commandcenter POST /Login", {"username": "admin", "password": "cGFzc3dvcmQ="}),
-    (
-        "commandcenter POST /V4/AccessToken",
-        {"tokenName": "ci", "tokenType": "CUSTOM", "apiEndpoints": ["/WhoAmI"]},
-    ),
-    ("commandcenter POST /V4/AccessToken", {"tokenName": "ci", "tokenType": 3, "renewableUntilTimestamp": 0}),
+    ("commandcenter POST /RenewLoginToken", {"sessionId": "s", "deviceId": "d"}),
     ("gateway POST /auth/login", {"username": " admin", "password": "p", "subdomain": "t1"}),
     ("gateway POST /workflow/trigger", {"workflowIdentifier": "sample_workflow", "initiatorContactId": -1}),
     ("admin POST /users", {"username": "bob", "password": "long enough to pass", "role": "user"}),

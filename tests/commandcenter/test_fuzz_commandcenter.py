@@ -85,7 +85,7 @@ def test_operation_conforms_to_the_spec_with_a_session(app, session_headers, met
 def test_stateful_create_list_update_renew_delete(app, core, session_headers):
     # The canonical token operations, plus the user list (schemathesis reads create's `userId` as a
     # reference to a user, and only roots an operation whose references something can produce).
-    machine = _schema(app).include(path_regex="^/V4/(AccessToken|User$)").as_state_machine()
+    machine = _without_user_id(app).include(path_regex="^/V4/(AccessToken|User$)").as_state_machine()
 
     class Machine(machine):  # type: ignore[misc,valid-type]
         def get_call_kwargs(self, case):
@@ -129,6 +129,22 @@ def test_stateful_create_list_update_renew_delete(app, core, session_headers):
     # Tokens were made, and the links from them were followed with real values.
     assert "scoped_token.create" in actions
     assert actions & {"scoped_token.update", "scoped_token.renew", "scoped_token.delete"}
+
+
+def _without_user_id(app):
+    """The spec as served, less create's `userId`: schemathesis reads it as a reference to a resource
+    no operation produces, and never starts a sequence from an operation with such a reference. The
+    server takes only the caller's own id there (the stateless run above fuzzes it)."""
+    import copy
+
+    from handlers import routes
+
+    spec = copy.deepcopy(routes.spec("commandcenter"))
+    for name in ("CreateRenewableAccessToken", "CreateCustomAccessToken", "CreateFixedLifetimeAccessToken"):
+        spec["components"]["schemas"][name]["properties"].pop("userId", None)
+    loaded = schemathesis.openapi.from_dict(spec, config=CONFIG)
+    loaded.app = app
+    return loaded
 
 
 def _made_valid(body: dict, tomorrow: int) -> dict:

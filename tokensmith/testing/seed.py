@@ -90,7 +90,7 @@ class SeedWorkflows:
 
 @dataclass(frozen=True)
 class SeedRun:
-    """A run of a tenant's workflow, triggered as the gateway would (queued: a worker, or
+    """A run of a tenant's workflow, triggered as its API would be (queued: a worker, or
     `jobs.run_due`, runs it)."""
 
     tenant: str  # the sub-domain
