@@ -65,13 +65,18 @@ def restore(core: Core, snapshot: Snapshot) -> None:
                 connection.execute(table.insert(), snapshot.rows[table.name])
         if connection.dialect.name == "postgresql":
             for table in tables:
-                if "id" in table.c and table.c.id.primary_key and snapshot.rows.get(table.name):
+                if _serial_id(table) and snapshot.rows.get(table.name):
                     connection.execute(
                         sa.text(
                             f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
                             f'(SELECT MAX(id) FROM "{table.name}"))'
                         )
                     )
+
+
+def _serial_id(table: sa.Table) -> bool:
+    """Whether the table's key is an integer `id` a sequence hands out (a job's id is a UUID: none)."""
+    return "id" in table.c and table.c.id.primary_key and isinstance(table.c.id.type, sa.Integer)
 
 
 def _empty_sqlite(connection: sa.Connection, tables: list[sa.Table]) -> None:
