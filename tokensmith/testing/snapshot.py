@@ -51,8 +51,26 @@ def take(core: Core) -> Snapshot:
     return Snapshot(rows)
 
 
+DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for a transaction it chose to abort to break a deadlock
+ATTEMPTS = 5
+
+
 def restore(core: Core, snapshot: Snapshot) -> None:
-    """The database exactly as `snapshot` found it (schema untouched), or unchanged on any failure."""
+    """The database exactly as `snapshot` found it (schema untouched), or unchanged on any failure.
+
+    On PostgreSQL the TRUNCATE takes each table's exclusive lock in turn while the serving process's
+    job workers read some of those tables: PostgreSQL may break the wait-for cycle by aborting the
+    reset, which then rolled back whole and is simply tried again."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            _restore_once(core, snapshot)
+            return
+        except sa.exc.OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != DEADLOCK or attempt == ATTEMPTS:
+                raise
+
+
+def _restore_once(core: Core, snapshot: Snapshot) -> None:
     tables = _tables()
     with core.db.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
