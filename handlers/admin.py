@@ -13,19 +13,19 @@ from tokensmith.auth import Principal
 Reply = tuple[Any, int, dict[str, str]]
 
 
-def _caller(token_info: dict[str, Any]) -> Principal:
+def caller(token_info: dict[str, Any]) -> Principal:
     return token_info["principal"]
 
 
 async def who_am_i(token_info: dict[str, Any]) -> Reply:
-    return wire.ok(wire.whoami(_caller(token_info)))
+    return wire.ok(wire.whoami(caller(token_info)))
 
 
 # --- users ---------------------------------------------------------------------------------------
 
 
 async def list_users(token_info: dict[str, Any], limit: int = 50, cursor: str | None = None) -> Reply:
-    found = await core_call(accounts.list_page, core(), _caller(token_info), limit, cursor)
+    found = await core_call(accounts.list_page, core(), caller(token_info), limit, cursor)
     return wire.ok(wire.page([wire.user(u) for u in found.items], found.next_cursor))
 
 
@@ -33,7 +33,7 @@ async def create_user(token_info: dict[str, Any], body: dict[str, Any]) -> Reply
     created = await off_loop(
         accounts.create,
         core(),
-        _caller(token_info),
+        caller(token_info),
         body["username"],
         body.get("password"),
         role=body.get("role", "user"),
@@ -46,14 +46,14 @@ async def create_user(token_info: dict[str, Any], body: dict[str, Any]) -> Reply
 
 
 async def get_user(token_info: dict[str, Any], user_id: int) -> Reply:
-    return wire.ok(wire.user(await core_call(accounts.get, core(), _caller(token_info), user_id)))
+    return wire.ok(wire.user(await core_call(accounts.get, core(), caller(token_info), user_id)))
 
 
 async def update_user(token_info: dict[str, Any], user_id: int, body: dict[str, Any]) -> Reply:
     updated = await core_call(
         accounts.update,
         core(),
-        _caller(token_info),
+        caller(token_info),
         user_id,
         disabled=body.get("disabled"),
         role=body.get("role"),
@@ -62,37 +62,37 @@ async def update_user(token_info: dict[str, Any], user_id: int, body: dict[str, 
 
 
 async def reset_password(token_info: dict[str, Any], user_id: int, body: dict[str, Any]) -> Reply:
-    await off_loop(accounts.reset_password, core(), _caller(token_info), user_id, body["password"])
+    await off_loop(accounts.reset_password, core(), caller(token_info), user_id, body["password"])
     return wire.ok({"detail": "Password changed."})
 
 
 async def revoke_user_credentials(token_info: dict[str, Any], user_id: int) -> Reply:
-    return wire.ok({"revoked": await core_call(inventory.revoke_owner, core(), _caller(token_info), user_id)})
+    return wire.ok({"revoked": await core_call(inventory.revoke_owner, core(), caller(token_info), user_id)})
 
 
 # --- tenants -------------------------------------------------------------------------------------
 
 
 async def list_tenants(token_info: dict[str, Any], limit: int = 50, cursor: str | None = None) -> Reply:
-    found = await core_call(tenants.tenant_page, core(), _caller(token_info), limit, cursor)
+    found = await core_call(tenants.tenant_page, core(), caller(token_info), limit, cursor)
     return wire.ok(wire.page([wire.tenant(t) for t in found.items], found.next_cursor))
 
 
 async def get_tenant(token_info: dict[str, Any], tenant_id: str) -> Reply:
-    return wire.ok(wire.tenant(await core_call(tenants.find_tenant, core(), _caller(token_info), tenant_id)))
+    return wire.ok(wire.tenant(await core_call(tenants.find_tenant, core(), caller(token_info), tenant_id)))
 
 
 async def update_tenant(token_info: dict[str, Any], tenant_id: str, body: dict[str, Any]) -> Reply:
     return wire.ok(
         wire.tenant(
-            await core_call(tenants.set_disabled, core(), _caller(token_info), tenant_id, body["disabled"])
+            await core_call(tenants.set_disabled, core(), caller(token_info), tenant_id, body["disabled"])
         )
     )
 
 
 async def revoke_tenant_credentials(token_info: dict[str, Any], tenant_id: str) -> Reply:
     return wire.ok(
-        {"revoked": await core_call(inventory.revoke_tenant, core(), _caller(token_info), tenant_id)}
+        {"revoked": await core_call(inventory.revoke_tenant, core(), caller(token_info), tenant_id)}
     )
 
 
@@ -110,7 +110,7 @@ async def get_setting(token_info: dict[str, Any], key: str) -> Reply:
 
 
 async def change_settings(token_info: dict[str, Any], body: dict[str, Any]) -> Reply:
-    await core_call(runtime.change_many, core(), body, actor=policy.actor_of(_caller(token_info)))
+    await core_call(runtime.change_many, core(), body, actor=policy.actor_of(caller(token_info)))
     return await list_settings(token_info)
 
 
@@ -134,24 +134,24 @@ async def list_credentials(
         family=filters.get("family"),
         **times,
     )
-    found = await core_call(inventory.list_credentials, core(), _caller(token_info), flt, limit, cursor)
+    found = await core_call(inventory.list_credentials, core(), caller(token_info), flt, limit, cursor)
     now = core().clock.now()
     return wire.ok(wire.page([wire.credential(v, now) for v in found.items], found.next_cursor))
 
 
 async def get_credential(token_info: dict[str, Any], public_id: str) -> Reply:
-    view = await core_call(inventory.get_credential, core(), _caller(token_info), public_id)
+    view = await core_call(inventory.get_credential, core(), caller(token_info), public_id)
     return wire.ok(wire.credential(view, core().clock.now()))
 
 
 async def revoke_credential(token_info: dict[str, Any], public_id: str) -> Reply:
     return wire.ok(
-        {"revoked": await core_call(inventory.revoke_credential, core(), _caller(token_info), public_id)}
+        {"revoked": await core_call(inventory.revoke_credential, core(), caller(token_info), public_id)}
     )
 
 
 async def revoke_family(token_info: dict[str, Any], family: str) -> Reply:
-    return wire.ok({"revoked": await core_call(inventory.revoke_family, core(), _caller(token_info), family)})
+    return wire.ok({"revoked": await core_call(inventory.revoke_family, core(), caller(token_info), family)})
 
 
 async def report_leaked(body: dict[str, Any]) -> Reply:
@@ -161,12 +161,12 @@ async def report_leaked(body: dict[str, Any]) -> Reply:
 
 
 async def introspect(token_info: dict[str, Any], body: dict[str, Any]) -> Reply:
-    view = await core_call(inventory.introspect, core(), _caller(token_info), body["token"])
+    view = await core_call(inventory.introspect, core(), caller(token_info), body["token"])
     return wire.ok(wire.introspection(view))
 
 
 async def oauth_revoke(token_info: dict[str, Any], body: dict[str, Any]) -> Reply:
-    await core_call(inventory.revoke_presented, core(), _caller(token_info), body["token"])
+    await core_call(inventory.revoke_presented, core(), caller(token_info), body["token"])
     return wire.ok({})
 
 
@@ -179,7 +179,7 @@ async def list_audit(
     found = await core_call(
         audit.list_events,
         core(),
-        visible=policy.audit_condition(_caller(token_info)),
+        visible=policy.audit_condition(caller(token_info)),
         actor=filters.get("actor"),
         action=filters.get("action"),
         target=filters.get("target"),

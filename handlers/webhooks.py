@@ -9,19 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from handlers import admin_wire as wire
+from handlers.admin import Reply, caller
 from handlers.context import core, core_call
-from tokensmith.auth import Principal
 from tokensmith.webhooks import subscriptions
-
-Reply = tuple[Any, int, dict[str, str]]
-
-
-def _caller(token_info: dict[str, Any]) -> Principal:
-    return token_info["principal"]
 
 
 async def list_webhooks(token_info: dict[str, Any], limit: int = 50, cursor: str | None = None) -> Reply:
-    found = await core_call(subscriptions.list_page, core(), _caller(token_info), limit, cursor)
+    found = await core_call(subscriptions.list_page, core(), caller(token_info), limit, cursor)
     return wire.ok(wire.page([wire.webhook(v) for v in found.items], found.next_cursor))
 
 
@@ -29,7 +23,7 @@ async def create_webhook(token_info: dict[str, Any], body: dict[str, Any]) -> Re
     created = await core_call(
         subscriptions.create,
         core(),
-        _caller(token_info),
+        caller(token_info),
         body["url"],
         body["events"],
         body.get("description"),
@@ -38,11 +32,11 @@ async def create_webhook(token_info: dict[str, Any], body: dict[str, Any]) -> Re
 
 
 async def get_webhook(token_info: dict[str, Any], webhook_id: str) -> Reply:
-    return wire.ok(wire.webhook(await core_call(subscriptions.get, core(), _caller(token_info), webhook_id)))
+    return wire.ok(wire.webhook(await core_call(subscriptions.get, core(), caller(token_info), webhook_id)))
 
 
 async def delete_webhook(token_info: dict[str, Any], webhook_id: str) -> Reply:
-    await core_call(subscriptions.delete_subscription, core(), _caller(token_info), webhook_id)
+    await core_call(subscriptions.delete_subscription, core(), caller(token_info), webhook_id)
     return None, 204, {}
 
 
@@ -50,6 +44,6 @@ async def list_webhook_deliveries(
     token_info: dict[str, Any], webhook_id: str, limit: int = 50, cursor: str | None = None
 ) -> Reply:
     found = await core_call(
-        subscriptions.deliveries_page, core(), _caller(token_info), webhook_id, limit, cursor
+        subscriptions.deliveries_page, core(), caller(token_info), webhook_id, limit, cursor
     )
     return wire.ok(wire.page([wire.webhook_delivery(d) for d in found.items], found.next_cursor))
