@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from handlers.gateway import wire
-from tests.conftest import _free_port
+from tests.conftest import _free_port, stop_process
 from tokensmith import tenants, workflows
 from tokensmith.clock import SystemClock
 from tokensmith.core import Core
@@ -102,16 +102,6 @@ def _statuses(core: Core, trigger_id: str) -> tuple[str, list[str]]:
         return run.status, list(steps)
 
 
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def test_a_run_killed_during_a_wait_step_ends_after_a_restart(world, settings, tmp_path):
     core, token = world
     log = tmp_path / "processes.log"
@@ -145,14 +135,14 @@ def test_a_run_killed_during_a_wait_step_ends_after_a_restart(world, settings, t
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=15)
     finally:
-        _stop(server)
+        stop_process(server)
     assert _statuses(core, trigger_id) == ("running", ["completed", "running", "pending"])  # as it died
 
     worker = _start(["worker", "--threads", "1"], settings, log)
     try:
         _until(lambda: _statuses(core, trigger_id)[0] != "running", "the run to end", worker, log)
     finally:
-        _stop(worker)
+        stop_process(worker)
     assert _statuses(core, trigger_id) == ("completed", ["completed", "completed", "completed"])
     with core.db.read() as session:
         run = session.scalar(select(WorkflowRun).where(WorkflowRun.trigger_id == trigger_id))

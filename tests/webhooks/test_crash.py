@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from standardwebhooks.webhooks import Webhook as Verifier
 
 from handlers.integration.wire import CHAIN
-from tests.conftest import PASSWORD, TEST_ARGON2, _free_port
+from tests.conftest import PASSWORD, TEST_ARGON2, _free_port, stop_process
 from tests.webhooks.conftest import receiving
 from tokensmith import refresh_tokens, users
 from tokensmith.clock import SystemClock
@@ -90,16 +90,6 @@ def _answering(base: str, token: str) -> Callable[[], bool]:
     return check
 
 
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def test_an_acknowledged_revoke_is_delivered_after_a_kill_and_a_restart(world, settings, tmp_path):
     core, token = world
     log = tmp_path / "serve.log"
@@ -122,7 +112,7 @@ def test_an_acknowledged_revoke_is_delivered_after_a_kill_and_a_restart(world, s
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=15)
     finally:
-        _stop(server)
+        stop_process(server)
     with core.db.read() as session:  # the event was committed with the revoke
         kinds = set(session.scalars(sa.select(Job.kind)))
     assert "webhook.event" in kinds
@@ -137,7 +127,7 @@ def test_an_acknowledged_revoke_is_delivered_after_a_kill_and_a_restart(world, s
                 f"{base}/api/v1/webhooks/{hook.json()['id']}/deliveries", headers={"TOKEN": token}
             )
         finally:
-            _stop(restarted)
+            stop_process(restarted)
     request = receiver.received[0]
     payload = Verifier(hook.json()["secret"]).verify(request.body, request.headers)
     assert payload["type"] == "token.revoked" and payload["data"]["publicId"] == victim_id
