@@ -13,7 +13,8 @@ one rewrite bounds the run for CI: `--max-examples N` becomes `$CONTRACT_MAX_EXA
 each `schemathesis run` gets `--max-time $CONTRACT_MAX_TIME` (seconds, default 15).
 
 After the block: exit 0 (schemathesis exits non-zero on any failure), the server alive, each credential
-variable the block's first command presents still authenticated, and Swagger UI still on.
+variable the block's first command presents still authenticated, Swagger UI still on, and every setting
+as the first command left it (a later command that fuzzes settings puts them back).
 
 Slow (minutes): marked `contract_cli`; deselect with `-m "not contract_cli"`.
 """
@@ -214,6 +215,7 @@ def test_the_docs_schemathesis_commands_pass_and_leave_the_server_usable(
         lines = reported.read_text().splitlines() if reported.exists() else []
         variables = dict(line.split("=", 1) for line in lines if "=" in line)
         dead = _still_authenticated(server, variables)
+        settings = server.cli("conf").stdout  # the main run changes none; later ones put theirs back
         if done.returncode == 0 and rest.strip():
             later = run(setup + rest)
             done = subprocess.CompletedProcess(
@@ -236,6 +238,8 @@ def test_the_docs_schemathesis_commands_pass_and_leave_the_server_usable(
         }
         if set(ui.values()) != {200}:
             problems.append(f"Swagger UI is no longer on everywhere: {ui}")
+        if (now := server.cli("conf").stdout) != settings:
+            problems.append(f"the settings are not as the main run left them:\n{settings}\n  now:\n{now}")
         assert not problems, (
             f"{DOC.name}:{block.line} ({block.name}):\n  - "
             + "\n  - ".join(problems)
