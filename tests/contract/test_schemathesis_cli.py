@@ -10,7 +10,9 @@ settings the commands use), in one `bash -euo pipefail`, in the directory of a f
 `tokensmith demo` (its output in `demo.txt`, as the page's own demo block leaves it), with `$BASE` the
 server's address and the server's database in the environment (so `tokensmith conf` reaches it). The
 one rewrite bounds the run for CI: `--max-examples N` becomes `$CONTRACT_MAX_EXAMPLES` (default 5) and
-each `schemathesis run` gets `--max-time $CONTRACT_MAX_TIME` (seconds, default 15).
+each `schemathesis run` gets `--max-time $CONTRACT_MAX_TIME` (seconds, default 15) and `--seed
+$CONTRACT_SEED` (default 1: CI generates the same cases each run, so a red run is the change's, not the
+dice's; set another number to explore, `CONTRACT_SEED=` for schemathesis's own random one).
 
 After the block: exit 0 (schemathesis exits non-zero on any failure), the server alive, each credential
 variable the block's first command presents still authenticated, Swagger UI still on, and every setting
@@ -39,6 +41,7 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 DOC = REPOSITORY / "docs" / "contract-testing.md"
 MAX_EXAMPLES = os.environ.get("CONTRACT_MAX_EXAMPLES", "5")
 MAX_TIME = os.environ.get("CONTRACT_MAX_TIME", "15")
+SEED = os.environ.get("CONTRACT_SEED", "1")
 _FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>\S*)\s*$")
 _MARKER = re.compile(r"^\s*<!--\s*contract-(?P<kind>run|setup)(?::\s*(?P<name>[\w-]+))?\s*-->\s*$")
 
@@ -79,11 +82,13 @@ def marked_blocks(path: Path = DOC) -> list[MarkedBlock]:
 
 
 def bounded(text: str) -> str:
-    """The commands with the CI bounds: `--max-examples` from the environment, a `--max-time`."""
+    """The commands with the CI bounds: `--max-examples` from the environment, a `--max-time`, and
+    `--seed` unless the seed is empty."""
     text = re.sub(r"--max-examples[ =]\S+", '--max-examples "$CONTRACT_MAX_EXAMPLES"', text)
+    seed = ' ${CONTRACT_SEED:+--seed "$CONTRACT_SEED"}'
     return re.sub(
         r"\bschemathesis((?: --config-file \S+)?) run ",
-        r'schemathesis\1 run --max-time "$CONTRACT_MAX_TIME" ',
+        rf'schemathesis\1 run --max-time "$CONTRACT_MAX_TIME"{seed} ',
         text,
     )
 
@@ -151,6 +156,9 @@ def test_the_block_parser_finds_markers_only_right_before_their_block(tmp_path):
     assert [(b.kind, b.name) for b in found] == [("setup", None), ("run", "admin")]
     assert first_command_variables(found[1].text) == ["TOKEN"]
     assert '--max-examples "$CONTRACT_MAX_EXAMPLES"' in bounded(found[1].text)
+    assert 'run --max-time "$CONTRACT_MAX_TIME" ${CONTRACT_SEED:+--seed "$CONTRACT_SEED"} $BASE' in bounded(
+        found[1].text
+    )
 
 
 def _still_authenticated(server: DemoServer, variables: dict[str, str]) -> list[str]:
@@ -194,6 +202,7 @@ def test_the_docs_schemathesis_commands_pass_and_leave_the_server_usable(
             BASE=server.url,
             CONTRACT_MAX_EXAMPLES=MAX_EXAMPLES,
             CONTRACT_MAX_TIME=MAX_TIME,
+            CONTRACT_SEED=SEED,
             HOME=str(server.directory),
             LANG="C.UTF-8",
             NO_COLOR="1",
