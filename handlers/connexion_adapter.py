@@ -1,11 +1,13 @@
 """Every use tokensmith makes of Connexion's private parts, in one place, checked before it is used.
 
-Two speed-ups lean on Connexion internals: handlers decorated once per operation instead of per request
-(`CachedApi`), and direct dispatch (`handlers.direct`), which runs an operation's accept path with the
-pieces found in Connexion's own built middleware stack. Request validation also plugs into the hooks a
-Connexion body validator is written to be subclassed at (`_parse`, `_validate`). Connexion promises none
-of these, so this module is written against the versions in `VERIFIED_VERSIONS` (pyproject.toml pins
-the same) and checks at build time that what it reaches for is there and shaped as it expects:
+Speed-ups lean on Connexion internals: handlers decorated once per operation instead of per request
+(`CachedApi`), a spec validated once per process however many apps are built from it
+(`_remember_valid_specs`), and direct dispatch (`handlers.direct`), which runs an operation's accept
+path with the pieces found in Connexion's own built middleware stack. Request validation also plugs
+into the hooks a Connexion body validator is written to be subclassed at (`_parse`, `_validate`).
+Connexion promises none of these, so this module is written against the versions in
+`VERIFIED_VERSIONS` (pyproject.toml pins the same) and checks at build time that what it reaches for
+is there and shaped as it expects:
 
 - `prepare(app)`, before any API is added: the version, the attributes, classes and signatures used,
   and the middleware list (exactly Connexion's default one). Any difference: a WARNING naming it, and
@@ -25,12 +27,14 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import hashlib
 import importlib.metadata
 import inspect
 import logging
 import typing as t
 from dataclasses import dataclass
 
+import orjson
 from connexion import AsyncApp
 from connexion import context as connexion_context
 from connexion.apps.asynchronous import AsyncApi, AsyncASGIApp, AsyncOperation
@@ -51,6 +55,7 @@ from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.operations import AbstractOperation
 from connexion.security import AbstractSecurityHandler
+from connexion.spec import Specification
 from connexion.validators import (
     VALIDATOR_MAP,
     AbstractRequestBodyValidator,
@@ -242,6 +247,15 @@ def _check_internals() -> None:
         isinstance(accepts, staticmethod) and _parameters(accepts.__func__) == ["func", "keyword"],
         "AbstractSecurityHandler._accepts_kwarg is no longer a static (func, keyword) check",
     )
+    validate = inspect.getattr_static(Specification, "_validate_spec", None)
+    _expect(
+        isinstance(validate, classmethod) and _parameters(validate.__func__) == ["cls", "spec"],
+        "Specification._validate_spec is no longer a (cls, spec) class method",
+    )
+    _expect(
+        "self._validate_spec(raw_spec)" in inspect.getsource(Specification.__init__),
+        "Specification.__init__ no longer validates through _validate_spec",
+    )
 
 
 def _remember_security_signatures() -> None:
@@ -253,6 +267,32 @@ def _remember_security_signatures() -> None:
         AbstractSecurityHandler._accepts_kwarg = staticmethod(
             functools.lru_cache(maxsize=1024)(accepts.__func__)
         )
+
+
+def _remember_valid_specs() -> None:
+    """Connexion validates a spec against the OpenAPI meta-schema each time a `Specification` is made:
+    ~35 ms a spec, most of the ~230 ms an app takes to build, and the test suite builds one per test.
+    The outcome depends on the document alone, so a document (by a digest of its canonical JSON) that
+    passed once is not validated again in this process; one that fails is checked, and fails, each time."""
+    validate = inspect.getattr_static(Specification, "_validate_spec")
+    if getattr(validate.__func__, "remembers_valid_specs", False):
+        return
+    check = validate.__func__
+    passed: set[tuple[type, bytes]] = set()
+
+    def validate_once(cls: type, spec: dict) -> None:
+        try:
+            key = (cls, hashlib.blake2b(orjson.dumps(spec, option=orjson.OPT_SORT_KEYS)).digest())
+        except TypeError:  # not JSON (a YAML tag orjson does not know): checked every time
+            check(cls, spec)
+            return
+        if key in passed:
+            return
+        check(cls, spec)
+        passed.add(key)
+
+    validate_once.remembers_valid_specs = True  # type: ignore[attr-defined]
+    Specification._validate_spec = classmethod(validate_once)  # type: ignore[method-assign,assignment]
 
 
 def _assigns(function: t.Any, *attributes: str) -> bool:
@@ -342,6 +382,7 @@ def prepare(app: AsyncApp) -> bool:
         return False
     app._middleware_app.api_cls = CachedApi
     _remember_security_signatures()
+    _remember_valid_specs()
     return True
 
 

@@ -7,13 +7,18 @@ reply is byte for byte the reply of an untampered app serving everything through
 
 from __future__ import annotations
 
+import inspect
 import logging
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import connexion.spec
 import pytest
 from connexion.apps.asynchronous import AsyncApi
+from connexion.exceptions import InvalidSpecification
 from connexion.middleware.main import ConnexionMiddleware
+from connexion.spec import OpenAPISpecification, Specification
 from connexion.validators import AbstractRequestBodyValidator
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -184,3 +189,47 @@ def test_a_missing_context_variable_turns_direct_dispatch_off(
     (warning,) = warnings(caplog)
     assert "connexion.context._scope is not a ContextVar" in warning
     assert_served_like_connexion(client, reference, make_user)
+
+
+def _spec(title: str) -> dict:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": title, "version": "1"},
+        "paths": {"/x": {"get": {"responses": {"200": {"description": "ok"}}}}},
+    }
+
+
+def test_a_spec_that_passed_is_not_validated_again_but_a_changed_one_is(app, monkeypatch):
+    validators = []
+    real = connexion.spec.create_spec_validator
+    monkeypatch.setattr(
+        connexion.spec, "create_spec_validator", lambda spec: validators.append(spec) or real(spec)
+    )
+    title = f"remembered {uuid.uuid4()}"  # a document this process has not seen
+    OpenAPISpecification.from_dict(_spec(title))
+    OpenAPISpecification.from_dict(_spec(title))
+    assert len(validators) == 1
+    OpenAPISpecification.from_dict(_spec(title + " changed"))
+    assert len(validators) == 2
+
+
+def test_an_invalid_spec_is_refused_every_time(app):
+    invalid = _spec(f"invalid {uuid.uuid4()}")
+    invalid["paths"]["/x"]["get"]["responses"]["200"] = {"no description": True}
+    for _ in range(2):
+        with pytest.raises(InvalidSpecification):
+            OpenAPISpecification.from_dict(invalid)
+
+
+def test_building_another_app_does_not_wrap_the_spec_check_again(app, settings, clock):
+    wrapped = inspect.getattr_static(Specification, "_validate_spec")
+    create_app(settings, clock=clock, core=app.core, migrate=False)
+    assert inspect.getattr_static(Specification, "_validate_spec") is wrapped
+
+
+def test_a_changed_spec_check_turns_direct_dispatch_off(build, caplog, monkeypatch):
+    monkeypatch.setattr(Specification, "_validate_spec", classmethod(lambda cls, spec, strict=True: None))
+    app, _client = build()
+    assert app.direct.operations == {}
+    (warning,) = warnings(caplog)
+    assert "Specification._validate_spec is no longer a (cls, spec) class method" in warning
