@@ -77,13 +77,39 @@ def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield str(path)
 
 
+@pytest.fixture(scope="session")
+def _emptying(_template: str) -> str:
+    """PostgreSQL: the statements that empty the template schema and restart its sequences. DELETE,
+    children first, rather than TRUNCATE: on tables holding a test's few rows it takes ~17 ms where
+    TRUNCATE takes ~90 ms, and the suite empties the schema before every test. A table whose trigger
+    refuses DELETE (the append-only audit log) is truncated, first."""
+    if not PG_URL:
+        return ""
+    db = Database(_template)
+    with db.engine.begin() as conn:
+        sequences = conn.execute(sa.text(SEQUENCES)).scalars().all()
+        guarded = set(conn.execute(sa.text(DELETE_TRIGGERS)).scalars())
+    db.dispose()
+    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    truncates = [f'TRUNCATE "{name}"' for name in tables if name in guarded]
+    deletes = [f'DELETE FROM "{name}"' for name in tables if name not in guarded]
+    restarts = [f'ALTER SEQUENCE "{name}" RESTART' for name in sequences]
+    return "; ".join(truncates + deletes + restarts)
+
+
+SEQUENCES = "SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema = current_schema"
+DELETE_TRIGGERS = (
+    "SELECT event_object_table FROM information_schema.triggers"
+    " WHERE trigger_schema = current_schema AND event_manipulation = 'DELETE'"
+)
+
+
 @pytest.fixture
-def database_url(_template: str, tmp_path: Path) -> Iterator[str]:
+def database_url(_template: str, _emptying: str, tmp_path: Path) -> Iterator[str]:
     if PG_URL:
         db = Database(_template)
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
         with db.engine.begin() as conn:
-            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            conn.exec_driver_sql(_emptying)
         db.dispose()
         yield _template
     else:
